@@ -1,0 +1,45 @@
+"""Packaging for hf_lth: Lottery Ticket Hypothesis experiments for text classification on Hugging Face."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+README = Path(__file__).parent / "README.md"
+
+setup(
+    name="hf_lth",
+    version="0.1.0",
+    description="Lottery tickets for text classifiers: iterative magnitude pruning with rewinding inside the Hugging Face Trainer.",
+    long_description=README.read_text(encoding="utf-8") if README.exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["hf_lth", "hf_lth.*"]),
+    package_data={"hf_lth": ["sample_data/*.parquet", "metric_scripts/*/*.py"]},
+    install_requires=[
+        # torch-xla pins its own torch (2.9.0 for torch-xla 2.9.0): keep the floor low enough for it.
+        "torch>=2.4,<2.15",
+        "transformers>=5.0,<6",
+        "datasets>=3.0",
+        "evaluate>=0.4.3",
+        "accelerate>=1.0",
+        "tokenizers>=0.20",
+        "safetensors>=0.4",
+        "huggingface_hub>=1.0",
+        "matplotlib>=3.7",
+        "scikit-learn>=1.3",
+        "pyarrow>=15",
+    ],
+    extras_require={
+        "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2"],
+        # torch-xla only works with the torch release of the same version: install both together,
+        # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
+        "tpu": ["torch-xla"],
+    },
+    entry_points={"console_scripts": ["hf-lth-report=hf_lth.report:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+        "License :: OSI Approved :: Apache Software License",
+    ],
+)
