@@ -1,0 +1,104 @@
+"""`LTHArguments`: Trainer's arguments plus the lottery-ticket ones, so every field is also a CLI flag."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+from .errors import LTHInputError
+from .pruning import PRUNING_STRATEGIES
+from .rewind import RewindSpec, parse_rewind
+
+CONTROLS = ("random_pruning", "random_reinit")
+
+
+@dataclass
+class LTHArguments(TrainingArguments):
+    """Arguments of an LTH experiment.
+
+    Besides the `lth_*` fields, five Trainer defaults change to suit small text classifiers trained from
+    scratch: `output_dir="lth_output"`, `learning_rate=1e-3`, `per_device_train_batch_size=32`,
+    `per_device_eval_batch_size=128`, `save_strategy="no"`. Pass them explicitly for BERT fine-tuning.
+    """
+
+    output_dir: str | None = field(default="lth_output", metadata={"help": "Where rounds, tickets and results go."})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Peak learning rate of every round."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
+    per_device_eval_batch_size: int = field(default=128, metadata={"help": "Evaluation batch size per device."})
+    save_strategy: str = field(default="no", metadata={"help": "Checkpoints within a round: no | steps | epoch."})
+
+    lth_rounds: int = field(default=5, metadata={"help": "Pruning rounds after the dense round 0."})
+    lth_prune_rate: float = field(
+        default=0.2, metadata={"help": "Fraction of the surviving prunable weights removed each round, in (0, 1)."}
+    )
+    lth_target_sparsity: float | None = field(
+        default=None,
+        metadata={"help": "Target sparsity in (0, 1): derives lth_rounds from lth_prune_rate (overrides lth_rounds)."},
+    )
+    lth_one_shot: bool = field(
+        default=False, metadata={"help": "Prune straight to lth_target_sparsity in one round (for comparison)."}
+    )
+    lth_strategy: str = field(
+        default="global_magnitude", metadata={"help": f"Pruning strategy: {' | '.join(PRUNING_STRATEGIES)}."}
+    )
+    lth_rewind: str = field(
+        default="init", metadata={"help": "Rewind: init | step:K (late rewinding) | lr (LR rewinding) | finetune."}
+    )
+    lth_prune_scope: str = field(
+        default="auto",
+        metadata={"help": "Prunable parameters: 'auto' (per model family) or regexes 'a,b,!c' ('!' excludes)."},
+    )
+    lth_controls: str = field(
+        default="", metadata={"help": f"Controls run after the rounds, comma-separated: {', '.join(CONTROLS)}."}
+    )
+    lth_selection_metric: str = field(
+        default="accuracy", metadata={"help": "Validation metric that picks the best ticket (accuracy | f1)."}
+    )
+    lth_evaluate_test: bool = field(default=True, metadata={"help": "Evaluate every round on the test split too."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Start over when output_dir holds an experiment with other settings."}
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0.0 < self.lth_prune_rate < 1.0:
+            raise LTHInputError(f"lth_prune_rate must be in (0, 1), got {self.lth_prune_rate}.")
+        if self.lth_rounds < 0:
+            raise LTHInputError(f"lth_rounds must be >= 0, got {self.lth_rounds}.")
+        if self.lth_target_sparsity is not None and not 0.0 < self.lth_target_sparsity < 1.0:
+            raise LTHInputError(f"lth_target_sparsity must be in (0, 1), got {self.lth_target_sparsity}.")
+        if self.lth_one_shot and self.lth_target_sparsity is None:
+            raise LTHInputError("lth_one_shot needs lth_target_sparsity (the sparsity of the single pruned round).")
+        if self.lth_strategy not in PRUNING_STRATEGIES:
+            raise LTHInputError(
+                f"unknown lth_strategy '{self.lth_strategy}'; choose one of {', '.join(PRUNING_STRATEGIES)}."
+            )
+        parse_rewind(self.lth_rewind)
+        unknown = [c for c in self.controls if c not in CONTROLS]
+        if unknown:
+            raise LTHInputError(f"unknown lth_controls {unknown}; choose from {', '.join(CONTROLS)}.")
+        if self.lth_selection_metric not in ("accuracy", "f1"):
+            raise LTHInputError(f"lth_selection_metric must be accuracy or f1, got '{self.lth_selection_metric}'.")
+
+    @property
+    def rewind(self) -> RewindSpec:
+        return parse_rewind(self.lth_rewind)
+
+    @property
+    def controls(self) -> list[str]:
+        return [c.strip() for c in self.lth_controls.split(",") if c.strip()]
+
+    @property
+    def num_pruning_rounds(self) -> int:
+        """Rounds after round 0: one for one-shot, else enough to reach the target sparsity, else lth_rounds."""
+        if self.lth_one_shot:
+            return 1
+        if self.lth_target_sparsity is not None:
+            return math.ceil(math.log(1.0 - self.lth_target_sparsity) / math.log(1.0 - self.lth_prune_rate) - 1e-9)
+        return self.lth_rounds
+
+    def prune_fraction(self, round_index: int) -> float:
+        """Fraction of survivors to remove before `round_index` (>= 1)."""
+        return self.lth_target_sparsity if self.lth_one_shot else self.lth_prune_rate
