@@ -1,0 +1,109 @@
+#!/usr/bin/env python
+"""Find lottery tickets for a text classifier.
+
+    python examples/run_lth.py                       # CNN on the shipped IMDb sample, 5 pruning rounds
+    accelerate launch examples/run_lth.py --model_name_or_path lstm --dataset_name imdb --lth_rounds 10
+    python examples/run_lth.py experiments/imdb_cnn.json   # all flags from one JSON file
+
+Every field of `ModelArguments`, `DataArguments` and `LTHArguments` (Trainer's arguments plus `--lth_*`) is a flag.
+Running the same command again on the same `--output_dir` skips finished rounds and continues.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import datasets
+import transformers
+from transformers import HfArgumentParser, set_seed
+
+from hf_lth import (
+    DataArguments,
+    LTHArguments,
+    LTHInputError,
+    LTHTrainer,
+    ModelArguments,
+    build_data_collator,
+    compute_metrics,
+    load_model,
+    load_text_classification_data,
+    load_tokenizer,
+    plot_accuracy_vs_sparsity,
+    tokenize_dataset,
+)
+
+logger = logging.getLogger("run_lth")
+
+
+def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, LTHArguments]:
+    parser = HfArgumentParser((ModelArguments, DataArguments, LTHArguments))
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(json_file=argv[0])
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def setup_logging(args: LTHArguments) -> None:
+    logging.basicConfig(
+        format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
+        datefmt="%m/%d/%Y %H:%M:%S",
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    level = args.get_process_log_level()
+    logger.setLevel(level)
+    datasets.utils.logging.set_verbosity(level)
+    transformers.utils.logging.set_verbosity(level)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArguments) -> dict:
+    setup_logging(lth_args)
+    logger.info("Model %s, data %s, output %s", model_args.model_name_or_path,
+                data_args.dataset_name or data_args.train_file or "the shipped IMDb sample", lth_args.output_dir)
+    set_seed(lth_args.seed)
+
+    with lth_args.main_process_first(desc="loading and tokenising the data"):
+        data = load_text_classification_data(data_args, seed=lth_args.seed)
+        tokenizer = load_tokenizer(model_args, data.raw["train"]["text"])
+        encoded = tokenize_dataset(
+            data, tokenizer, data_args.max_seq_length, pad_to_max_length=data_args.pad_to_max_length,
+            num_proc=data_args.preprocessing_num_workers, load_from_cache_file=not data_args.overwrite_cache,
+        )
+    model = load_model(model_args, tokenizer, data.num_labels, data.id2label)
+
+    trainer = LTHTrainer(
+        model=model,
+        args=lth_args,
+        train_dataset=encoded["train"],
+        eval_dataset=encoded["validation"],
+        test_dataset=encoded.get("test"),
+        processing_class=tokenizer,
+        data_collator=build_data_collator(tokenizer, data_args.pad_to_max_length),
+        compute_metrics=compute_metrics,
+        ticket_metadata={
+            "model_name_or_path": model_args.model_name_or_path,
+            "dataset": data_args.dataset_name or data_args.train_file or "hf_lth IMDb sample",
+        },
+    )
+    results = trainer.find_tickets()
+    if trainer.is_world_process_zero():
+        plot = plot_accuracy_vs_sparsity(results, f"{lth_args.output_dir}/accuracy_vs_sparsity.png")
+        logger.info("Results in %s/lth_results.json, plot in %s", lth_args.output_dir, plot)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(*parse_args(sys.argv[1:] if argv is None else argv))
+    except LTHInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _mp_fn(index: int) -> None:
+    """Entry point for accelerate's TPU launcher (xla_spawn)."""
+    main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

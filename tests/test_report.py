@@ -1,0 +1,23 @@
+from hf_lth.report import main, plot_accuracy_vs_sparsity, round_table
+
+RESULTS = {
+    "best_round": 1,
+    "rounds": [
+        {"round": 0, "sparsity": 0.0, "eval_accuracy": 0.80, "test_accuracy": 0.79, "train_steps": 10, "wall_time_s": 3.0},
+        {"round": 1, "sparsity": 0.2, "eval_accuracy": 0.82, "test_accuracy": 0.80, "train_steps": 10, "wall_time_s": 3.0},
+    ],
+    "controls": {"random_pruning": [{"round": 1, "sparsity": 0.2, "test_accuracy": 0.75}]},
+}
+
+
+def test_round_table_marks_best_and_shows_controls():
+    table = round_table(RESULTS).splitlines()
+    assert "random pruning test acc %" in table[0]
+    assert table[3].startswith("| 1 (best) | 20.0 | 82.00 |") and table[3].endswith("| 75.00 |")
+    assert table[2].endswith("| – |")
+
+
+def test_plot_and_cli(tmp_path, capsys):
+    png = plot_accuracy_vs_sparsity(RESULTS, tmp_path / "plot.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main([str(tmp_path)]) == 2 and "lth_results.json does not exist" in capsys.readouterr().err
