@@ -47,8 +47,7 @@ def num_to_prune(fraction: float, survivors: int) -> int:
 @register_strategy("global_magnitude")
 def global_magnitude(weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int = 0) -> TicketMask:
     """Prune the smallest-magnitude surviving weights across all prunable tensors together."""
-    keys = {name: magnitude_keys(weights[name], mask[name]) for name in mask}
-    return _prune_smallest(keys, mask, num_to_prune(fraction, mask.num_kept()))
+    return _prune_smallest(lambda name: magnitude_keys(weights[name], mask[name]), mask, num_to_prune(fraction, mask.num_kept()))
 
 
 @register_strategy("layerwise_magnitude")
@@ -58,73 +57,84 @@ def layerwise_magnitude(
     """Prune the same fraction of survivors in every tensor, by magnitude within the tensor."""
     new = {}
     for name in mask:
-        keys = {name: magnitude_keys(weights[name], mask[name])}
         sub = TicketMask({name: mask[name]})
-        new[name] = _prune_smallest(keys, sub, num_to_prune(fraction, int(mask[name].sum())))[name]
+        k = num_to_prune(fraction, int(mask[name].sum()))
+        new[name] = _prune_smallest(lambda n: magnitude_keys(weights[n], mask[n]), sub, k)[name]
     return TicketMask(new)
 
 
 @register_strategy("random")
 def random_global(weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int = 0) -> TicketMask:
     """Prune uniformly random surviving weights across all tensors (seeded, device-independent)."""
-    generator = torch.Generator().manual_seed(seed)
-    keys = {name: random_keys(mask[name], generator) for name in mask}
-    return _prune_smallest(keys, mask, num_to_prune(fraction, mask.num_kept()))
+    index = {name: i for i, name in enumerate(mask)}
+    return _prune_smallest(
+        lambda name: random_keys(mask[name], seed, index[name]), mask, num_to_prune(fraction, mask.num_kept())
+    )
 
 
 def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
     """A random mask keeping exactly as many weights per tensor as `mask` does (the random-pruning control)."""
-    generator = torch.Generator().manual_seed(seed)
-    dense = TicketMask({name: torch.ones_like(m) for name, m in mask.items()})
     new = {}
-    for name, m in mask.items():
-        keys = {name: random_keys(dense[name], generator)}
-        new[name] = _prune_smallest(keys, TicketMask({name: dense[name]}), m.numel() - int(m.sum()))[name]
+    for i, (name, m) in enumerate(mask.items()):
+        dense = TicketMask({name: torch.ones_like(m, device="cpu")})
+        k = m.numel() - int(m.sum())
+        new[name] = _prune_smallest(lambda n: random_keys(dense[n], seed, i), dense, k)[name]
     return TicketMask(new)
 
 
 def magnitude_keys(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """int32 keys ordered as |weight| (the bits of a non-negative float32 sort like the float); pruned -> max."""
-    keys = weight.detach().to(torch.float32).abs().view(torch.int32).cpu()
+    keys = weight.detach().to(device="cpu", dtype=torch.float32).abs().view(torch.int32)
     return keys.masked_fill_(~mask.cpu(), _PRUNED_KEY)
 
 
-def random_keys(mask: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def random_keys(mask: torch.Tensor, seed: int, index: int) -> torch.Tensor:
+    """Uniform random int32 keys for one tensor, reproducible from (seed, tensor index) alone; pruned -> max."""
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
     keys = torch.randint(0, _PRUNED_KEY, mask.shape, generator=generator, dtype=torch.int32)
     return keys.masked_fill_(~mask.cpu(), _PRUNED_KEY)
 
 
-def _prune_smallest(keys: Mapping[str, torch.Tensor], mask: TicketMask, k: int) -> TicketMask:
-    """Prune the `k` survivors with the smallest keys, ties to the earliest (tensor order, then flat index)."""
+def _prune_smallest(keys_of: Callable[[str], torch.Tensor], mask: TicketMask, k: int) -> TicketMask:
+    """Prune the `k` survivors with the smallest keys, ties to the earliest (tensor order, then flat index).
+
+    Keys are recomputed tensor by tensor in each pass rather than kept, so the extra memory is one tensor's
+    keys, two histograms and the new mask (1 byte per weight), instead of a concatenation of all scores.
+    """
     if k == 0:
         return TicketMask({name: m.clone() for name, m in mask.items()})
-    threshold = _kth_smallest_key(keys.values(), k)
-    new, remaining_ties = {}, k - sum(int((key < threshold).sum()) for key in keys.values())
-    for name, key in keys.items():
+    threshold, below = _kth_smallest_key(keys_of, list(mask), k)
+    new, remaining_ties = {}, k - below
+    for name in mask:
+        key = keys_of(name)
         keep = key > threshold
-        ties = (key == threshold).flatten().nonzero().flatten()
-        keep.view(-1)[ties[remaining_ties:]] = True  # only the first `remaining_ties` tied weights go
-        remaining_ties = max(0, remaining_ties - ties.numel())
-        new[name] = keep & mask[name].cpu()
+        if remaining_ties > 0:
+            ties = (key == threshold).view(-1).nonzero().view(-1)
+            keep.view(-1)[ties[remaining_ties:]] = True  # only the first `remaining_ties` tied weights go
+            remaining_ties -= min(remaining_ties, ties.numel())
+        else:
+            keep |= key == threshold
+        new[name] = keep.logical_and_(mask[name].cpu())
     return TicketMask(new)
 
 
-def _kth_smallest_key(keys, k: int) -> int:
-    """The k-th smallest int32 key (1-based) over several tensors, by a two-pass 16-bit radix select.
+def _kth_smallest_key(keys_of: Callable[[str], torch.Tensor], names: list[str], k: int) -> tuple[int, int]:
+    """The k-th smallest int32 key (1-based) over several tensors, and how many keys are below it.
 
-    Works one tensor at a time, so its extra memory is a histogram and one tensor's worth of keys, not a
-    concatenation of all scores as `torch.kthvalue` or a sort would need.
+    A two-pass 16-bit radix select: a histogram of the high halves finds the bucket holding the k-th key,
+    a histogram of the low halves inside that bucket finds the key itself.
     """
-    keys = list(keys)
     high = torch.zeros(1 << 15, dtype=torch.int64)
-    for key in keys:
-        high += torch.bincount((key >> 16).flatten(), minlength=1 << 15)
+    for name in names:
+        high += torch.bincount((keys_of(name) >> 16).view(-1), minlength=1 << 15)
     cum = high.cumsum(0)
     bucket = int(torch.searchsorted(cum, k))  # first bucket whose cumulative count reaches k
-    k_in_bucket = k - (int(cum[bucket - 1]) if bucket else 0)
+    before_bucket = int(cum[bucket - 1]) if bucket else 0
     low = torch.zeros(1 << 16, dtype=torch.int64)
-    for key in keys:
-        in_bucket = key[(key >> 16) == bucket]
-        low += torch.bincount(in_bucket & 0xFFFF, minlength=1 << 16)
-    low_value = int(torch.searchsorted(low.cumsum(0), k_in_bucket))
-    return (bucket << 16) | low_value
+    for name in names:
+        key = keys_of(name)
+        low += torch.bincount(key[(key >> 16) == bucket] & 0xFFFF, minlength=1 << 16)
+    low_cum = low.cumsum(0)
+    low_value = int(torch.searchsorted(low_cum, k - before_bucket))
+    below = before_bucket + (int(low_cum[low_value - 1]) if low_value else 0)
+    return (bucket << 16) | low_value, below

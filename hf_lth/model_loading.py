@@ -1,0 +1,268 @@
+"""Model and tokenizer loading: a preset trained from scratch, or any sequence classifier from the Hub or disk.
+
+Presets (`MODEL_PRESETS`) build a model from a config, with a tokenizer trained on the training texts:
+
+- `cnn`: Kim (2014)-style CNN, 100-d embeddings, 100 filters of each width 3, 4, 5, dropout 0.5;
+- `lstm`, `gru`: 100-d embeddings, 2 bidirectional layers of 256, dropout 0.5;
+- `rnn`: vanilla tanh RNN, 100-d embeddings, ONE bidirectional layer of 256, dropout 0.5. One layer keeps the
+  gradient path through depth short; the two directions give a short path to each end of the text (the forward
+  state ends on the last words, the backward state on the first); orthogonal recurrent weights keep gradients
+  from vanishing or exploding early in training;
+- `bert-tiny`: BERT from scratch at the size of google/bert_uncased_L-2_H-128_A-2, with a WordPiece tokenizer.
+
+Any other `model_name_or_path` goes through `AutoTokenizer` / `AutoModelForSequenceClassification.from_pretrained`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from huggingface_hub.errors import StrictDataclassError
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    BertConfig,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from .errors import LTHInputError
+from .models import TextCNNConfig, TextRNNConfig
+
+
+class ModelPreset(NamedTuple):
+    """A model trained from scratch: its config class, the config values, and the tokenizer to train for it."""
+
+    config_class: type[PretrainedConfig]
+    config_kwargs: dict[str, Any]
+    tokenizer: Literal["word", "wordpiece"]
+
+
+_SEED_RNN = {"embedding_dim": 100, "hidden_size": 256, "num_layers": 2, "bidirectional": True, "dropout": 0.5}
+
+MODEL_PRESETS: dict[str, ModelPreset] = {
+    "cnn": ModelPreset(
+        TextCNNConfig, {"embedding_dim": 100, "num_filters": 100, "filter_sizes": [3, 4, 5], "dropout": 0.5}, "word"
+    ),
+    "lstm": ModelPreset(TextRNNConfig, {**_SEED_RNN, "cell": "lstm"}, "word"),
+    "gru": ModelPreset(TextRNNConfig, {**_SEED_RNN, "cell": "gru"}, "word"),
+    # One layer, not two: see the module docstring.
+    "rnn": ModelPreset(TextRNNConfig, {**_SEED_RNN, "num_layers": 1, "cell": "rnn"}, "word"),
+    "bert-tiny": ModelPreset(
+        BertConfig,
+        {
+            "hidden_size": 128,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "intermediate_size": 512,
+            "max_position_embeddings": 512,
+        },
+        "wordpiece",
+    ),
+}
+
+
+@dataclass
+class ModelArguments:
+    """Which model and tokenizer to use (fields are the CLI flags of `HfArgumentParser`)."""
+
+    model_name_or_path: str = field(
+        default="cnn",
+        metadata={
+            "help": f"A preset trained from scratch ({' | '.join(MODEL_PRESETS)}), or any Hub id or local path of a "
+            "sequence classifier. Preset names win over a folder of the same name: write ./cnn for the folder."
+        },
+    )
+    tokenizer_name: str | None = field(
+        default=None,
+        metadata={
+            "help": "Hub id or local path of a tokenizer, if not the one of model_name_or_path. "
+            "With a preset, it replaces the tokenizer that would be trained on the training texts."
+        },
+    )
+    vocab_size: int = field(default=25000, metadata={"help": "Vocabulary size of the tokenizer trained for a preset."})
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated config values to change, e.g. 'embedding_dim=50,dropout=0.3,filter_sizes=[2,3]'. "
+            "Values are parsed as int, float, true/false, none or [lists]; unknown keys are an error."
+        },
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "Where to store models and tokenizers downloaded from the Hub."}
+    )
+    model_revision: str = field(
+        default="main", metadata={"help": "Model version on the Hub: a branch name, tag name or commit id."}
+    )
+    trust_remote_code: bool = field(
+        default=False,
+        metadata={
+            "help": "Allow custom model code from the Hub or the model folder to run. Only for repositories you "
+            "trust and whose code you have read."
+        },
+    )
+    ignore_mismatched_sizes: bool = field(
+        default=False,
+        metadata={"help": "Replace a pretrained classification head whose number of labels differs from the data's."},
+    )
+
+    @property
+    def preset(self) -> ModelPreset | None:
+        """The preset named by `model_name_or_path`, or None for a Hub id or a local path."""
+        return MODEL_PRESETS.get(self.model_name_or_path)
+
+
+def _hub_kwargs(model_args: ModelArguments) -> dict[str, Any]:
+    return {
+        "cache_dir": model_args.cache_dir,
+        "revision": model_args.model_revision,
+        "trust_remote_code": model_args.trust_remote_code,
+    }
+
+
+def _load_error(kind: str, name: str, error: Exception) -> LTHInputError:
+    if os.path.isdir(name):
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return LTHInputError(f"Could not load a {kind} from the folder {name!r}: {reason}")
+    return LTHInputError(
+        f"Could not load a {kind} from {name!r}: it is not a preset ({', '.join(MODEL_PRESETS)}), "
+        "not a local folder, and not a reachable Hub repository."
+    )
+
+
+def load_tokenizer(model_args: ModelArguments, train_texts: Sequence[str]) -> PreTrainedTokenizerBase:
+    """Train a tokenizer on `train_texts` for a preset, else load `tokenizer_name` or `model_name_or_path`."""
+    preset = model_args.preset
+    name = model_args.tokenizer_name or model_args.model_name_or_path
+    if preset is not None and model_args.tokenizer_name is None:
+        from .tokenization import train_word_tokenizer, train_wordpiece_tokenizer
+
+        train = train_word_tokenizer if preset.tokenizer == "word" else train_wordpiece_tokenizer
+        return train(train_texts, vocab_size=model_args.vocab_size)
+    try:
+        return AutoTokenizer.from_pretrained(name, **_hub_kwargs(model_args))
+    except (OSError, ValueError) as error:
+        raise _load_error("tokenizer", name, error) from error
+
+
+def load_model(
+    model_args: ModelArguments,
+    tokenizer: PreTrainedTokenizerBase,
+    num_labels: int,
+    id2label: dict[int, str] | None = None,
+) -> PreTrainedModel:
+    """Build a preset from scratch (sized to `tokenizer`), or load a pretrained classifier with a `num_labels` head."""
+    id2label = dict(id2label) if id2label is not None else {i: f"LABEL_{i}" for i in range(num_labels)}
+    if len(id2label) != num_labels:
+        raise LTHInputError(f"id2label has {len(id2label)} labels but num_labels is {num_labels}.")
+    label_kwargs = {"id2label": id2label, "label2id": {label: i for i, label in id2label.items()}}
+    preset = model_args.preset
+
+    if preset is not None:
+        if tokenizer.pad_token_id is None:
+            raise LTHInputError(f"The tokenizer for preset {model_args.model_name_or_path!r} has no pad token.")
+        overrides = check_config_overrides(preset.config_class(**preset.config_kwargs), model_args.config_overrides)
+        try:  # the config class validates the combined values (e.g. an unknown RNN cell)
+            config = preset.config_class(
+                **{**preset.config_kwargs, **overrides},
+                vocab_size=len(tokenizer),
+                pad_token_id=tokenizer.pad_token_id,
+                **label_kwargs,
+            )
+        except (ValueError, StrictDataclassError) as error:
+            raise LTHInputError(f"config_overrides {model_args.config_overrides!r}: {error}") from error
+        return AutoModelForSequenceClassification.from_config(config)
+
+    name = model_args.model_name_or_path
+    try:
+        config = AutoConfig.from_pretrained(name, **label_kwargs, **_hub_kwargs(model_args))
+    except (OSError, ValueError) as error:
+        raise _load_error("model", name, error) from error
+    for key, value in check_config_overrides(config, model_args.config_overrides).items():
+        setattr(config, key, value)
+    return AutoModelForSequenceClassification.from_pretrained(
+        name, config=config, ignore_mismatched_sizes=model_args.ignore_mismatched_sizes, **_hub_kwargs(model_args)
+    )
+
+
+# Set from the tokenizer and the data, never by hand.
+_DERIVED_FIELDS = ("vocab_size", "pad_token_id", "num_labels", "id2label", "label2id")
+
+
+def check_config_overrides(config: PretrainedConfig, overrides: str | None) -> dict[str, Any]:
+    """Parse `overrides` and check each key against `config`: a known field and the same kind of value.
+
+    Raises `LTHInputError` naming the key otherwise. Returns the checked values (ints widened to float for floats).
+    """
+    known = config.to_dict()
+    checked = {}
+    for key, value in parse_config_overrides(overrides).items():
+        if key in _DERIVED_FIELDS:
+            raise LTHInputError(f"config_overrides: {key} is set from the tokenizer and the data, not by hand.")
+        if key not in known:
+            raise LTHInputError(
+                f"config_overrides: {type(config).__name__} has no field {key!r} (known: {', '.join(sorted(known))})."
+            )
+        old = known[key]
+        if isinstance(old, float) and type(value) is int:
+            value = float(value)
+        elif old is not None and value is not None and not _same_kind(old, value):
+            raise LTHInputError(f"config_overrides: {key} expects a {type(old).__name__} like {old!r}, got {value!r}.")
+        checked[key] = value
+    return checked
+
+
+def _same_kind(old: Any, new: Any) -> bool:
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, (list, tuple)):
+        return isinstance(new, list)
+    return isinstance(new, type(old))
+
+
+def parse_config_overrides(overrides: str | None) -> dict[str, Any]:
+    """Parse `"a=1,b=0.5,c=true,d=[3,4],e=text"` into a dict; commas inside brackets do not split."""
+    if not overrides or not overrides.strip():
+        return {}
+    parsed = {}
+    for item in _split_top_level(overrides):
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise LTHInputError(f"config_overrides: expected key=value, got {item.strip()!r} in {overrides!r}.")
+        parsed[key] = _parse_value(raw.strip())
+    return parsed
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "[(") - (char in "])")
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [part for part in parts if part.strip()]
+
+
+def _parse_value(raw: str) -> Any:
+    """int, float, bool (true/false), None (none/null), [list] or (tuple) as a list, else the string unquoted."""
+    if raw and raw[0] in "[(" and raw[-1] in "])":
+        return [_parse_value(part.strip()) for part in _split_top_level(raw[1:-1])]
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw.strip("'\"")
