@@ -44,7 +44,9 @@ class TextCNNPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         # `transformers.initialization` functions skip tensors already loaded by `from_pretrained`.
         if isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=1.0)
+            # Xavier-normal like every other weight, so that one global magnitude threshold treats the
+            # embedding and the layers above it alike (with N(0, 1) it would prune the filters first).
+            init.xavier_normal_(module.weight)
             # A slice loses the "already loaded" flag, so check it on the whole matrix.
             if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
                 init.zeros_(module.weight[module.padding_idx])

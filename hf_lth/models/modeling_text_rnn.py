@@ -50,7 +50,9 @@ class TextRNNPreTrainedModel(PreTrainedModel):
         # `transformers.initialization` functions skip tensors already loaded by `from_pretrained`; slices lose
         # that flag, so parameters initialised slice by slice check it on the whole tensor first.
         if isinstance(module, nn.Embedding):
-            init.normal_(module.weight, mean=0.0, std=1.0)
+            # Xavier-normal like every other weight, so that one global magnitude threshold treats the
+            # embedding and the layers above it alike (with N(0, 1) it would prune the filters first).
+            init.xavier_normal_(module.weight)
             if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
                 init.zeros_(module.weight[module.padding_idx])
         elif isinstance(module, nn.Linear):
