@@ -102,7 +102,8 @@ def test_seeded_init_is_deterministic():
 def test_init_scheme():
     model = tiny_model(embedding_dim=32, num_filters=32)
     assert torch.equal(model.embedding.weight[PAD], torch.zeros(32))
-    assert model.embedding.weight[1:].std().item() == pytest.approx(1.0, rel=0.15)
+    vocab = model.config.vocab_size
+    assert model.embedding.weight[1:].std().item() == pytest.approx((2.0 / (vocab + 32)) ** 0.5, rel=0.15)
     for conv, k in zip(model.convs, model.config.filter_sizes, strict=True):
         assert torch.equal(conv.bias, torch.zeros_like(conv.bias))
         xavier_std = (2.0 / (32 * k + 32 * k)) ** 0.5
