@@ -1,0 +1,85 @@
+"""End to end: examples/run_lth.py on tiny CNN, LSTM and BERT configs over the shipped IMDb sample."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from hf_lth.masks import TicketMask
+
+SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "run_lth.py"
+TINY = {
+    "cnn": "embedding_dim=16,num_filters=8",
+    "lstm": "embedding_dim=16,hidden_size=16",
+    "bert-tiny": "hidden_size=32,num_hidden_layers=2,num_attention_heads=2,intermediate_size=64",
+}
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("run_lth", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_flags(model: str, out: Path) -> list[str]:
+    return [
+        "--model_name_or_path", model, "--config_overrides", TINY[model], "--vocab_size", "2000",
+        "--max_train_samples", "96", "--max_eval_samples", "48", "--max_test_samples", "48", "--max_seq_length", "64",
+        "--num_train_epochs", "1", "--per_device_train_batch_size", "16", "--lth_rounds", "2",
+        "--output_dir", str(out), "--disable_tqdm", "true", "--report_to", "none",
+    ]
+
+
+@pytest.mark.parametrize("model", ["cnn", "lstm", "bert-tiny"])
+def test_run_lth_end_to_end(model, tmp_path, capsys):
+    out = tmp_path / model
+    assert load_script().main(tiny_flags(model, out)) == 0
+    table = capsys.readouterr().out
+    assert "| round | sparsity %" in table and "| 2" in table
+    results = json.loads((out / "lth_results.json").read_text())
+    assert [r["round"] for r in results["rounds"]] == [0, 1, 2]
+    assert results["best_round"] in (1, 2)
+    assert (out / "accuracy_vs_sparsity.png").is_file()
+    ticket = out / "round_02"
+    loaded, info = AutoModelForSequenceClassification.from_pretrained(ticket, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    mask = TicketMask.load(ticket / "lth_mask.safetensors")
+    params = dict(loaded.named_parameters())
+    assert all(torch.count_nonzero(params[n][~m]) == 0 for n, m in mask.items())
+    assert loaded.config.lth["sparsity"] == pytest.approx(results["rounds"][2]["sparsity"])
+    assert loaded.config.lth["dataset"] == "hf_lth IMDb sample"
+    tokenizer = AutoTokenizer.from_pretrained(ticket)
+    batch = tokenizer(["a great film", "dull and long"], return_tensors="pt", padding=True)
+    assert loaded(**batch).logits.shape == (2, 2)
+
+
+def test_run_lth_from_json_file_and_resume(tmp_path, capsys):
+    out = tmp_path / "json"
+    config = {
+        "model_name_or_path": "cnn", "config_overrides": TINY["cnn"], "vocab_size": 2000, "max_train_samples": 96,
+        "max_eval_samples": 48, "max_test_samples": 48, "max_seq_length": 64, "num_train_epochs": 1,
+        "lth_rounds": 1, "output_dir": str(out), "disable_tqdm": True,
+    }
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps(config))
+    script = load_script()
+    assert script.main([str(path)]) == 0
+    stamp = (out / "round_01" / "model.safetensors").stat().st_mtime_ns
+    config["lth_rounds"] = 2
+    path.write_text(json.dumps(config))
+    assert script.main([str(path)]) == 0
+    assert (out / "round_01" / "model.safetensors").stat().st_mtime_ns == stamp
+    assert len(json.loads((out / "lth_results.json").read_text())["rounds"]) == 3
+
+
+def test_bad_flag_value_exits_2_with_one_line(tmp_path, capsys):
+    out = tmp_path / "bad"
+    code = load_script().main(tiny_flags("cnn", out) + ["--lth_prune_rate", "1.5"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: lth_prune_rate must be in (0, 1), got 1.5."
+    assert not out.exists()
