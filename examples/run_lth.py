@@ -21,12 +21,15 @@ from transformers import HfArgumentParser, set_seed
 from hf_lth import (
     DataArguments,
     LTHArguments,
+    LTHHubError,
     LTHInputError,
     LTHTrainer,
     ModelArguments,
     build_data_collator,
     compute_metrics,
+    fit_mask_to_model,
     load_model,
+    load_ticket_mask,
     load_text_classification_data,
     load_tokenizer,
     plot_accuracy_vs_sparsity,
@@ -69,6 +72,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
             num_proc=data_args.preprocessing_num_workers, load_from_cache_file=not data_args.overwrite_cache,
         )
     model = load_model(model_args, tokenizer, data.num_labels, data.id2label)
+    mask = None
+    if lth_args.lth_init_mask:
+        mask = fit_mask_to_model(load_ticket_mask(lth_args.lth_init_mask, token=lth_args.hub_token), model,
+                                 allow_mismatched=model_args.ignore_mismatched_sizes)
 
     trainer = LTHTrainer(
         model=model,
@@ -79,7 +86,9 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
         processing_class=tokenizer,
         data_collator=build_data_collator(tokenizer, data_args.pad_to_max_length),
         compute_metrics=compute_metrics,
+        mask=mask,
         ticket_metadata={
+            "init_mask": lth_args.lth_init_mask,
             "model_name_or_path": model_args.model_name_or_path,
             "dataset": data_args.dataset_name or data_args.train_file or "hf_lth IMDb sample",
         },
@@ -97,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except LTHInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except LTHHubError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,7 +5,9 @@ Importing the package registers the TextCNN and TextRNN models with the transfor
 
 from .arguments import LTHArguments
 from .data import DataArguments, TextClassificationData, build_data_collator, load_text_classification_data, tokenize_dataset
-from .errors import LTHInputError
+from .card import ticket_card
+from .errors import LTHError, LTHHubError, LTHInputError
+from .hub import fit_mask_to_model, load_ticket_mask, push_ticket, stage_ticket
 from .masks import TicketMask
 from .metrics import compute_metrics
 from .model_loading import MODEL_PRESETS, ModelArguments, load_model, load_tokenizer
@@ -26,6 +28,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DataArguments",
     "LTHArguments",
+    "LTHError",
+    "LTHHubError",
     "LTHInputError",
     "LTHTrainer",
     "MODEL_PRESETS",
@@ -39,6 +43,11 @@ __all__ = [
     "TicketMask",
     "build_data_collator",
     "compute_metrics",
+    "fit_mask_to_model",
+    "load_ticket_mask",
+    "push_ticket",
+    "stage_ticket",
+    "ticket_card",
     "load_model",
     "load_text_classification_data",
     "load_tokenizer",

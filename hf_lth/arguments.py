@@ -57,6 +57,13 @@ class LTHArguments(TrainingArguments):
         default="accuracy", metadata={"help": "Validation metric that picks the best ticket (accuracy | f1)."}
     )
     lth_evaluate_test: bool = field(default=True, metadata={"help": "Evaluate every round on the test split too."})
+    lth_init_mask: str | None = field(
+        default=None,
+        metadata={"help": "Start from this mask (a mask file, a ticket folder or a Hub repo id) instead of a dense one."},
+    )
+    lth_push_round: int | None = field(
+        default=None, metadata={"help": "With --push_to_hub: the round to push (default: the best on validation)."}
+    )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Start over when output_dir holds an experiment with other settings."}
     )

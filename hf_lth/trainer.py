@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from .arguments import LTHArguments
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .errors import LTHInputError
 from .experiment import ExperimentFolder
+from .hub import push_ticket
 from .io import atomic_dir, atomic_path, write_json_atomic
 from .masks import MASK_FILE, TicketMask
 from .pruning import prune, random_mask_like
@@ -59,6 +61,8 @@ class LTHTrainer(Trainer):
             raise TypeError("LTHTrainer needs `args=LTHArguments(...)` (TrainingArguments plus the lth_* fields).")
         if kwargs.get("model_init") is not None:
             raise LTHInputError("LTHTrainer trains one model across rounds: pass `model=`, not `model_init=`.")
+        # Trainer would push every checkpoint of every round; hf_lth pushes the chosen ticket once, at the end.
+        self.push_ticket_to_hub, args.push_to_hub = args.push_to_hub, False
         super().__init__(model=model, args=args, **kwargs)
         self.test_dataset = test_dataset
         self.ticket_metadata = dict(ticket_metadata or {})
@@ -94,7 +98,22 @@ class LTHTrainer(Trainer):
             results = self.run_controls(args.controls)
         if self.is_world_process_zero():
             print(round_table(results))
+            if self.push_ticket_to_hub:
+                self.push_ticket()
         return results
+
+    def push_ticket(self, round_index: int | None = None, repo_id: str | None = None) -> str:
+        """Push one ticket (default: `--lth_push_round`, else the best on validation) with its mask, tokenizer,
+        model card and plot to `repo_id` (default: `--hub_model_id`, else the output folder's name)."""
+        args = self.args
+        return push_ticket(
+            args.output_dir,
+            repo_id or args.hub_model_id or Path(args.output_dir).resolve().name,
+            round_index=round_index if round_index is not None else args.lth_push_round,
+            private=args.hub_private_repo,
+            token=args.hub_token,
+            command=" ".join(["python"] + sys.argv) if sys.argv and sys.argv[0] else None,
+        )
 
     def run_controls(self, kinds: list[str] | None = None) -> dict[str, Any]:
         """Train the controls for every finished pruned round of this folder, skipping finished ones.

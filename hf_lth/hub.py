@@ -1,0 +1,116 @@
+"""Tickets on the Hugging Face Hub: stage a ticket folder (weights, mask, tokenizer, card, plot), push it,
+and load a ticket's mask from a local folder, a file or a Hub repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import HfApi, hf_hub_download, is_offline_mode
+
+from .card import ticket_card
+from .errors import LTHHubError, LTHInputError
+from .experiment import ExperimentFolder
+from .io import atomic_dir
+from .masks import MASK_FILE, TicketMask
+from .report import plot_accuracy_vs_sparsity
+
+PLOT_FILE = "accuracy_vs_sparsity.png"
+
+
+def choose_round(results: dict[str, Any], round_index: int | None = None) -> int:
+    """`round_index` if given and finished, else the best ticket on validation (`results["best_round"]`)."""
+    finished = [r["round"] for r in results["rounds"]]
+    if round_index is None:
+        if results.get("best_round") is None:
+            raise LTHInputError("the experiment has no finished round with validation metrics to choose a ticket from.")
+        return results["best_round"]
+    if round_index not in finished:
+        raise LTHInputError(f"round {round_index} is not a finished round of this experiment (finished: {finished}).")
+    return round_index
+
+
+def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str, round_index: int | None = None,
+                 command: str | None = None) -> Path:
+    """Copy one ticket of `output_dir` into `staging_dir` with its model card, plot and the experiment's results.
+
+    The staged folder is exactly what `push_ticket` uploads; building it touches no file of `output_dir`.
+    """
+    folder = ExperimentFolder(output_dir)
+    if not folder.results_path.is_file():
+        raise LTHInputError(f"{folder.results_path} does not exist: is {output_dir} a finished experiment?")
+    results = json.loads(folder.results_path.read_text(encoding="utf-8"))
+    index = choose_round(results, round_index)
+    record = folder.record(index)
+    with atomic_dir(staging_dir) as tmp:
+        for item in folder.round_dir(index).iterdir():
+            if item.is_file():
+                shutil.copy2(item, tmp / item.name)
+        shutil.copy2(folder.results_path, tmp / folder.results_path.name)
+        plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
+        ticket_card(record, results, repo_id, command=command, plot_file=PLOT_FILE).save(tmp / "README.md")
+    return Path(staging_dir)
+
+
+def push_ticket(output_dir: str | Path, repo_id: str, round_index: int | None = None, private: bool | None = None,
+                token: str | None = None, command: str | None = None, commit_message: str | None = None) -> str:
+    """Stage a ticket (best on validation by default) and upload it to `repo_id`; return the commit URL.
+
+    Raises `LTHHubError` with one sentence when offline or when the Hub refuses; `output_dir` is never modified.
+    """
+    staging = Path(output_dir) / "hub_staging" / repo_id.replace("/", "--")
+    stage_ticket(output_dir, staging, repo_id, round_index, command)
+    if is_offline_mode():
+        raise LTHHubError(
+            f"cannot push to {repo_id}: HF_HUB_OFFLINE is set; the ticket is staged in {staging} and can be "
+            f"uploaded later with `hf upload {repo_id} {staging}`."
+        )
+    api = HfApi(token=token)
+    try:
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        info = api.upload_folder(repo_id=repo_id, folder_path=staging,
+                                 commit_message=commit_message or f"Upload lottery ticket from {Path(output_dir).name}")
+    except Exception as err:  # network, authentication and Hub errors all end the push the same way
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise LTHHubError(f"could not push the ticket to {repo_id} ({reason}); it is staged in {staging}.") from err
+    return str(getattr(info, "commit_url", info))
+
+
+def load_ticket_mask(source: str | Path, token: str | None = None, cache_dir: str | None = None) -> TicketMask:
+    """A ticket's mask from a mask file, a ticket folder, or a Hub repository id holding `lth_mask.safetensors`."""
+    path = Path(source)
+    if path.is_dir():
+        path = path / MASK_FILE
+    if path.exists() or path.suffix == ".safetensors" or str(source).startswith((".", "/", "~")):
+        return TicketMask.load(path.expanduser())
+    try:
+        downloaded = hf_hub_download(str(source), MASK_FILE, token=token, cache_dir=cache_dir)
+    except Exception as err:
+        raise LTHInputError(
+            f"no mask at '{source}': it is neither a local mask file or ticket folder nor a reachable Hub "
+            f"repository with {MASK_FILE} ({type(err).__name__})."
+        ) from err
+    return TicketMask.load(downloaded)
+
+
+def fit_mask_to_model(mask: TicketMask, model, allow_mismatched: bool = False) -> TicketMask:
+    """Check that `mask` fits `model`; with `allow_mismatched`, keep tensors of another shape dense instead.
+
+    Transferring a ticket to a dataset with another number of labels changes the classifier's shape: with
+    `--ignore_mismatched_sizes` that layer is re-initialised by `from_pretrained` and starts dense here.
+    """
+    if not allow_mismatched:
+        mask.check_fits(model, "the initial mask")
+        return mask
+    import torch
+
+    params = dict(model.named_parameters())
+    missing = [name for name in mask if name not in params]
+    if missing:
+        mask.check_fits(model, "the initial mask")
+    return TicketMask({
+        name: m if tuple(m.shape) == tuple(params[name].shape) else torch.ones(params[name].shape, dtype=torch.bool)
+        for name, m in mask.items()
+    })
