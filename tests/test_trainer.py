@@ -174,3 +174,11 @@ def test_sparsity_and_round_reach_trainer_logs(tmp_path, dataset):
     history = json.loads((tmp_path / "run" / "round_01" / "lth_log_history.json").read_text())
     losses = [h for h in history if "loss" in h]
     assert losses and all(h["lth_round"] == 1 and h["sparsity"] == results["rounds"][1]["sparsity"] for h in losses)
+
+
+def test_pruned_weights_stay_zero_under_bf16_mixed_precision(tmp_path, dataset):
+    results = make_trainer(tmp_path, dataset, lth_rounds=1, bf16=True, use_cpu=True).find_tickets()
+    assert results["rounds"][1]["sparsity"] > 0.19
+    mask = TicketMask.load(tmp_path / "run" / "round_01" / "lth_mask.safetensors")
+    weights = load_file(str(tmp_path / "run" / "round_01" / "model.safetensors"))
+    assert all(torch.count_nonzero(weights[n][~m]) == 0 for n, m in mask.items())
