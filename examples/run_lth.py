@@ -3,7 +3,7 @@
 
     python examples/run_lth.py                       # CNN on the shipped IMDb sample, 5 pruning rounds
     accelerate launch examples/run_lth.py --model_name_or_path lstm --dataset_name imdb --lth_rounds 10
-    python examples/run_lth.py experiments/imdb_cnn.json   # all flags from one JSON file
+    python examples/run_lth.py experiments/imdb_cnn.json --seed 43   # flags from a JSON file, then overrides
 
 Every field of `ModelArguments`, `DataArguments` and `LTHArguments` (Trainer's arguments plus `--lth_*`) is a flag.
 Running the same command again on the same `--output_dir` skips finished rounds and continues.
@@ -11,6 +11,7 @@ Running the same command again on the same `--output_dir` skips finished rounds 
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -40,10 +41,28 @@ logger = logging.getLogger("run_lth")
 
 
 def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, LTHArguments]:
+    """Flags, or a JSON file of flags followed by flags that override it (`config.json --seed 43`)."""
     parser = HfArgumentParser((ModelArguments, DataArguments, LTHArguments))
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(json_file=argv[0])
+    if argv and argv[0].endswith(".json"):
+        argv = json_to_flags(argv[0]) + argv[1:]
     return parser.parse_args_into_dataclasses(args=argv)
+
+
+def json_to_flags(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except (OSError, json.JSONDecodeError) as err:
+        raise LTHInputError(f"cannot read the experiment file {path}: {err}.") from err
+    if not isinstance(config, dict):
+        raise LTHInputError(f"the experiment file {path} must hold a JSON object of flags.")
+    flags = []
+    for key, value in config.items():
+        if value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        flags += [f"--{key}"] + [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+    return flags
 
 
 def setup_logging(args: LTHArguments) -> None:

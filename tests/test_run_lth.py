@@ -83,3 +83,17 @@ def test_bad_flag_value_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.strip() == "error: lth_prune_rate must be in (0, 1), got 1.5."
     assert not out.exists()
+
+
+def test_json_file_then_overriding_flags(tmp_path):
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps({"model_name_or_path": "lstm", "lth_rounds": 3, "bf16": False, "report_to": ["none"]}))
+    model_args, data_args, lth_args = load_script().parse_args([str(path), "--lth_rounds", "4", "--seed", "43"])
+    assert (model_args.model_name_or_path, lth_args.lth_rounds, lth_args.seed) == ("lstm", 4, 43)
+
+
+def test_unreadable_json_file_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    assert load_script().main([str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot read the experiment file {path}")
