@@ -180,7 +180,9 @@ class LTHTrainer(Trainer):
         with self._round_arguments(**overrides), self._extra_callbacks(callbacks):
             resume = get_last_checkpoint(overrides["output_dir"]) if Path(overrides["output_dir"]).is_dir() else None
             train_output = self.train(resume_from_checkpoint=resume)
-        if callbacks and not callbacks[0].captured:
+        # A round resumed from a checkpoint past step K already wrote the rewind point before that checkpoint.
+        resumed_past_capture = resume is not None and self.folder.rewind_path.is_file()
+        if callbacks and not callbacks[0].captured and not resumed_past_capture:
             raise LTHInputError(
                 f"lth_rewind step:{args.rewind.step} is beyond round 0, which took {self.state.global_step} steps."
             )
