@@ -43,6 +43,30 @@ def round_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.005, near: float = 0.9) -> dict[str, Any]:
+    """The figures a reader wants first: dense accuracy, the best ticket (chosen on validation), the sparsest
+    round within `tolerance` of dense, and IMP minus each control at the round nearest `near` sparsity."""
+    rounds = results.get("rounds", [])
+    key = f"{split}_accuracy"
+    dense = next((r for r in rounds if r["round"] == 0), None)
+    out: dict[str, Any] = {"split": split, "dense_accuracy": dense.get(key) if dense else None}
+    best = next((r for r in rounds if r["round"] == results.get("best_round")), None)
+    if best:
+        out.update(best_round=best["round"], best_sparsity=best["sparsity"], best_accuracy=best.get(key))
+    if dense and dense.get(key) is not None:
+        close = [r for r in rounds if r.get(key) is not None and r[key] >= dense[key] - tolerance]
+        out["sparsest_within_tolerance"] = max(close, key=lambda r: r["sparsity"])["sparsity"]
+    pruned = [r for r in rounds if r["round"] > 0 and r.get(key) is not None]
+    if pruned:
+        target = min(pruned, key=lambda r: abs(r["sparsity"] - near))
+        out["near_sparsity"] = target["sparsity"]
+        for kind, records in results.get("controls", {}).items():
+            match = next((c for c in records if c["round"] == target["round"] and c.get(key) is not None), None)
+            if match:
+                out[f"imp_minus_{kind}"] = target[key] - match[key]
+    return out
+
+
 def plot_accuracy_vs_sparsity(results: dict[str, Any], path: str | Path, split: str = "test", title: str | None = None) -> Path:
     """Plot `split` accuracy against sparsity for the tickets and each control; write a PNG to `path`."""
     import matplotlib

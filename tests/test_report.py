@@ -1,4 +1,6 @@
-from hf_lth.report import main, plot_accuracy_vs_sparsity, round_table
+import pytest
+
+from hf_lth.report import headline, main, plot_accuracy_vs_sparsity, round_table
 
 RESULTS = {
     "best_round": 1,
@@ -21,3 +23,20 @@ def test_plot_and_cli(tmp_path, capsys):
     png = plot_accuracy_vs_sparsity(RESULTS, tmp_path / "plot.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main([str(tmp_path)]) == 2 and "lth_results.json does not exist" in capsys.readouterr().err
+
+
+def test_headline_figures():
+    results = {
+        "best_round": 2,
+        "rounds": [
+            {"round": 0, "sparsity": 0.0, "test_accuracy": 0.880},
+            {"round": 1, "sparsity": 0.5, "test_accuracy": 0.884},
+            {"round": 2, "sparsity": 0.8, "test_accuracy": 0.876},
+            {"round": 3, "sparsity": 0.9, "test_accuracy": 0.860},
+        ],
+        "controls": {"random_pruning": [{"round": 3, "sparsity": 0.9, "test_accuracy": 0.80}]},
+    }
+    figures = headline(results)
+    assert figures["dense_accuracy"] == 0.880 and figures["best_round"] == 2
+    assert figures["sparsest_within_tolerance"] == 0.8
+    assert figures["near_sparsity"] == 0.9 and figures["imp_minus_random_pruning"] == pytest.approx(0.06)
