@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -67,26 +68,36 @@ def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.
     return out
 
 
-def plot_accuracy_vs_sparsity(results: dict[str, Any], path: str | Path, split: str = "test", title: str | None = None) -> Path:
-    """Plot `split` accuracy against sparsity for the tickets and each control; write a PNG to `path`."""
+def plot_accuracy_vs_sparsity(
+    results: dict[str, Any] | list[dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None
+) -> Path:
+    """Plot `split` accuracy against sparsity for the tickets and each control; write a PNG to `path`.
+
+    Given several experiments (seeds), each curve is their mean per round with a band of one standard deviation.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    runs = results if isinstance(results, list) else [results]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    series = {"IMP ticket": results.get("rounds", [])}
-    series.update({CONTROL_LABELS.get(k, k): v for k, v in results.get("controls", {}).items()})
-    for label, records in series.items():
-        points = sorted((r["sparsity"], r.get(f"{split}_accuracy")) for r in records if r.get(f"{split}_accuracy") is not None)
-        if points:
-            ax.plot([100 * s for s, _ in points], [100 * a for _, a in points], marker="o", label=label)
-    dense = next((r for r in results.get("rounds", []) if r["round"] == 0), None)
-    if dense and dense.get(f"{split}_accuracy") is not None:
-        ax.axhline(100 * dense[f"{split}_accuracy"], color="grey", linestyle="--", linewidth=1, label="dense")
+    series = {"IMP ticket": [run.get("rounds", []) for run in runs]}
+    for kind in sorted({k for run in runs for k in run.get("controls", {})}):
+        series[CONTROL_LABELS.get(kind, kind)] = [run.get("controls", {}).get(kind, []) for run in runs]
+    for label, per_run in series.items():
+        sparsity, mean, std = _mean_curve(per_run, f"{split}_accuracy")
+        if sparsity:
+            line = ax.plot(sparsity, mean, marker="o", label=label)[0]
+            if len(runs) > 1:
+                ax.fill_between(sparsity, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
+                                color=line.get_color(), alpha=0.2)
+    _, dense, _ = _mean_curve([[r for r in run.get("rounds", []) if r["round"] == 0] for run in runs], f"{split}_accuracy")
+    if dense:
+        ax.axhline(dense[0], color="grey", linestyle="--", linewidth=1, label="dense")
     ax.set_xlabel("sparsity of prunable weights (%)")
     ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title(title or "Accuracy versus sparsity")
+    ax.set_title(title or "Accuracy versus sparsity" + (f" (mean ± std of {len(runs)} runs)" if len(runs) > 1 else ""))
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -95,6 +106,23 @@ def plot_accuracy_vs_sparsity(results: dict[str, Any], path: str | Path, split: 
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _mean_curve(per_run: list[list[dict[str, Any]]], key: str) -> tuple[list[float], list[float], list[float]]:
+    """Per round index: mean sparsity (%), mean and standard deviation of `key` (%) over the runs that have it."""
+    by_round: dict[int, list[tuple[float, float]]] = {}
+    for records in per_run:
+        for r in records:
+            if r.get(key) is not None:
+                by_round.setdefault(r["round"], []).append((100 * r["sparsity"], 100 * r[key]))
+    sparsity, mean, std = [], [], []
+    for index in sorted(by_round):
+        values = by_round[index]
+        accuracies = [a for _, a in values]
+        sparsity.append(statistics.fmean(s for s, _ in values))
+        mean.append(statistics.fmean(accuracies))
+        std.append(statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0)
+    return sparsity, mean, std
 
 
 def load_results(folder: str | Path) -> dict[str, Any]:

@@ -40,3 +40,9 @@ def test_headline_figures():
     assert figures["dense_accuracy"] == 0.880 and figures["best_round"] == 2
     assert figures["sparsest_within_tolerance"] == 0.8
     assert figures["near_sparsity"] == 0.9 and figures["imp_minus_random_pruning"] == pytest.approx(0.06)
+
+
+def test_plot_of_several_seeds(tmp_path):
+    other = {**RESULTS, "rounds": [{**r, "test_accuracy": r["test_accuracy"] + 0.02} for r in RESULTS["rounds"]]}
+    png = plot_accuracy_vs_sparsity([RESULTS, other], tmp_path / "seeds.png")
+    assert png.stat().st_size > 1000
