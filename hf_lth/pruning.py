@@ -4,13 +4,25 @@ A strategy takes the current weights, the current mask and the fraction of *surv
 and returns the next, nested mask. Counts are exact: `round(fraction * survivors)` weights go, globally or
 per layer. Ties are broken deterministically, as a stable sort over the survivors in parameter order would:
 among equal scores the weight that comes first (by parameter, then flat index) is pruned first.
+
+How the k smallest survivors are found (`_prune_smallest`), without concatenating or sorting all scores:
+scores are int32 keys that order like the scores (the bits of |w| as float32, or random integers), made
+chunk by chunk into small reused buffers. A strided sample of the keys proposes a narrow window of key
+values that should hold the k-th smallest; one pass then writes the new mask (keys above the window
+survive) while counting the survivors below the window and collecting those inside it, and an exact
+selection among those few decides which of them go. The pass verifies the window (the k-th key must fall
+inside it); if it does not, or the model is small, an exact 16-bit radix pass (a histogram of the keys'
+high halves) finds the window instead. Extra memory: the new mask (1 byte per weight), a few chunk
+buffers and the window's keys (bounded; when more keys than that tie, a streaming pass breaks the ties).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+import numpy as np
 import torch
 
 from .errors import LTHInputError
@@ -21,15 +33,14 @@ PRUNING_STRATEGIES: dict[str, PruningStrategy] = {}
 
 _PRUNED_KEY = torch.iinfo(torch.int32).max  # larger than the key of any finite score
 _ABS_BITS = 0x7FFFFFFF  # clearing the sign bit of a float32 is |x|
-# Keys are made and scanned in flat chunks of this many weights (1 MiB of int32): every pass over a chunk
-# stays in cache, and the scratch memory is a few MiB whatever the size of the largest tensor.
+# Keys are made and scanned in flat chunks of this many weights (1 MiB of int32): the several passes over a
+# chunk stay in cache, and the scratch memory is a few MiB whatever the size of the largest tensor.
 _CHUNK = 1 << 18
 _HIGH_BUCKETS = 1 << 15  # keys are non-negative int32, so their high 16 bits are < 2**15
-_MIN_BUCKET_KEYS = 1 << 16  # a bucket this full (or 1/128 of the weights) is still sorted in memory
-
-# A strategy's keys, one tensor at a time: `keys_of(name)` yields that tensor's int32 keys as flat chunks of
-# at most `_CHUNK`, in flat order. A yielded chunk may be a reused buffer, valid until the next one.
-KeyChunks = Callable[[str], Iterator[torch.Tensor]]
+_SAMPLE_STRIDE = 61  # every 61st weight of each tensor (prime, so it does not follow rows of 2**n columns)
+_SAMPLE_MIN_WEIGHTS = 1 << 20  # below this many weights the exact radix pass alone is as fast
+_SAMPLE_SIGMAS = 8.0  # half-width of the sampled window, in standard deviations of the sample quantile
+_MIN_WINDOW_KEYS = 1 << 16  # a window may always hold this many keys (or 1/128 of the weights)
 
 
 def register_strategy(name: str) -> Callable[[PruningStrategy], PruningStrategy]:
@@ -59,8 +70,8 @@ def num_to_prune(fraction: float, survivors: int) -> int:
 def global_magnitude(weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int = 0) -> TicketMask:
     """Prune the smallest-magnitude surviving weights across all prunable tensors together."""
     with _single_threaded():
-        k = num_to_prune(fraction, mask.num_kept())
-        return _prune_smallest(magnitude_key_chunks(weights, mask), mask, k)
+        keys = _MagnitudeKeys(weights, mask)
+        return _prune_smallest(keys, mask, num_to_prune(fraction, keys.survivors()))
 
 
 @register_strategy("layerwise_magnitude")
@@ -70,10 +81,10 @@ def layerwise_magnitude(
     """Prune the same fraction of survivors in every tensor, by magnitude within the tensor."""
     new = {}
     with _single_threaded():
-        keys_of = magnitude_key_chunks(weights, mask)
         for name in mask:
             sub = TicketMask({name: mask[name]})
-            new[name] = _prune_smallest(keys_of, sub, num_to_prune(fraction, int(mask[name].sum())))[name]
+            keys = _MagnitudeKeys(weights, sub)
+            new[name] = _prune_smallest(keys, sub, num_to_prune(fraction, keys.survivors()))[name]
     return TicketMask(new)
 
 
@@ -82,8 +93,8 @@ def random_global(weights: Mapping[str, torch.Tensor], mask: TicketMask, fractio
     """Prune uniformly random surviving weights across all tensors (seeded, device-independent)."""
     index = {name: i for i, name in enumerate(mask)}
     with _single_threaded():
-        k = num_to_prune(fraction, mask.num_kept())
-        return _prune_smallest(lambda name: _chunks(random_keys(mask[name], seed, index[name])), mask, k)
+        keys = _RandomKeys(mask, seed, index)
+        return _prune_smallest(keys, mask, num_to_prune(fraction, keys.survivors()))
 
 
 def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
@@ -93,7 +104,7 @@ def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
         for i, (name, m) in enumerate(mask.items()):
             dense = TicketMask({name: torch.ones_like(m, device="cpu")})
             k = m.numel() - int(m.sum())
-            new[name] = _prune_smallest(lambda n: _chunks(random_keys(dense[n], seed, i)), dense, k)[name]
+            new[name] = _prune_smallest(_RandomKeys(dense, seed, {name: i}), dense, k)[name]
     return TicketMask(new)
 
 
@@ -103,32 +114,6 @@ def magnitude_keys(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return keys.masked_fill_(~mask.cpu(), _PRUNED_KEY)
 
 
-def magnitude_key_chunks(weights: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tensor]) -> KeyChunks:
-    """`magnitude_keys`, chunk by chunk into reused buffers: the scratch memory is O(chunk), not O(tensor)."""
-    key_buf = torch.empty(_CHUNK, dtype=torch.int32)
-    dead_buf = torch.empty(_CHUNK, dtype=torch.bool)
-    float_buf: list[torch.Tensor] = []  # made only for weights that are not float32 on the CPU
-
-    def keys_of(name: str) -> Iterator[torch.Tensor]:
-        weight = weights[name].detach().reshape(-1)
-        alive = mask[name].reshape(-1).cpu()
-        direct = weight.dtype == torch.float32 and weight.device.type == "cpu"
-        if not direct and not float_buf:
-            float_buf.append(torch.empty(_CHUNK, dtype=torch.float32))
-        for start in range(0, weight.numel(), _CHUNK):
-            stop = min(start + _CHUNK, weight.numel())
-            size = stop - start
-            if direct:
-                bits = weight[start:stop].view(torch.int32)
-            else:  # another dtype or device: convert this chunk only
-                bits = float_buf[0][:size].copy_(weight[start:stop]).view(torch.int32)
-            key = torch.bitwise_and(bits, _ABS_BITS, out=key_buf[:size])
-            key.masked_fill_(torch.logical_not(alive[start:stop], out=dead_buf[:size]), _PRUNED_KEY)
-            yield key
-
-    return keys_of
-
-
 def random_keys(mask: torch.Tensor, seed: int, index: int) -> torch.Tensor:
     """Uniform random int32 keys for one tensor, reproducible from (seed, tensor index) alone; pruned -> max."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
@@ -136,10 +121,82 @@ def random_keys(mask: torch.Tensor, seed: int, index: int) -> torch.Tensor:
     return keys.masked_fill_(~mask.cpu(), _PRUNED_KEY)
 
 
-def _chunks(keys: torch.Tensor) -> Iterator[torch.Tensor]:
-    flat = keys.reshape(-1)
-    for start in range(0, flat.numel(), _CHUNK):
-        yield flat[start : start + _CHUNK]
+# ---------------------------------------------------------------------------------------------- keys
+
+
+def _flat_alive(mask: torch.Tensor) -> np.ndarray:
+    return mask.detach().reshape(-1).cpu().numpy()
+
+
+class _Keys:
+    """A strategy's scores as int32 keys, one tensor at a time, in flat order.
+
+    `chunks(name)` yields `(keys, alive)` numpy arrays of at most `_CHUNK` elements; `keys` may be a reused
+    buffer (valid until the next chunk) and is arbitrary where `alive` is False. `sample(name, stride)` gives
+    the keys of the surviving weights at flat positions 0, stride, 2 * stride, ...
+    """
+
+    def __init__(self, mask: Mapping[str, torch.Tensor]):
+        self.mask = mask
+
+    def survivors(self) -> int:
+        return sum(int(np.count_nonzero(_flat_alive(m))) for m in self.mask.values())
+
+    def chunks(self, name: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError
+
+    def sample(self, name: str, stride: int) -> np.ndarray:
+        raise NotImplementedError
+
+
+class _MagnitudeKeys(_Keys):
+    """Keys ordered as |w|: the float32 bits with the sign bit cleared (non-negative floats sort as their bits)."""
+
+    def __init__(self, weights: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tensor]):
+        super().__init__(mask)
+        self.weights = weights
+        self._key = np.empty(_CHUNK, dtype=np.int32)
+        self._float: torch.Tensor | None = None  # made only for weights that are not float32 on the CPU
+
+    def _flat_weight(self, name: str) -> torch.Tensor:
+        return self.weights[name].detach().reshape(-1)
+
+    def chunks(self, name: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        weight, alive = self._flat_weight(name), _flat_alive(self.mask[name])
+        direct = weight.dtype == torch.float32 and weight.device.type == "cpu"
+        bits = weight.numpy().view(np.int32) if direct else None
+        if not direct and self._float is None:
+            self._float = torch.empty(_CHUNK, dtype=torch.float32)
+        for start in range(0, weight.numel(), _CHUNK):
+            stop = min(start + _CHUNK, weight.numel())
+            if direct:
+                chunk_bits = bits[start:stop]
+            else:  # another dtype or device: convert this chunk only
+                chunk_bits = self._float[: stop - start].copy_(weight[start:stop]).numpy().view(np.int32)
+            yield np.bitwise_and(chunk_bits, _ABS_BITS, out=self._key[: stop - start]), alive[start:stop]
+
+    def sample(self, name: str, stride: int) -> np.ndarray:
+        picked = self._flat_weight(name)[::stride].to(device="cpu", dtype=torch.float32).numpy().view(np.int32)
+        return np.bitwise_and(picked, _ABS_BITS)[_flat_alive(self.mask[name])[::stride]]
+
+
+class _RandomKeys(_Keys):
+    """Uniform random keys, reproducible from (seed, tensor index): `random_keys`."""
+
+    def __init__(self, mask: Mapping[str, torch.Tensor], seed: int, index: Mapping[str, int]):
+        super().__init__(mask)
+        self.seed, self.index = seed, index
+
+    def _keys(self, name: str) -> np.ndarray:
+        return random_keys(self.mask[name], self.seed, self.index[name]).reshape(-1).numpy()
+
+    def chunks(self, name: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        keys, alive = self._keys(name), _flat_alive(self.mask[name])
+        for start in range(0, keys.size, _CHUNK):
+            yield keys[start : start + _CHUNK], alive[start : start + _CHUNK]
+
+    def sample(self, name: str, stride: int) -> np.ndarray:
+        return self._keys(name)[::stride][_flat_alive(self.mask[name])[::stride]]
 
 
 @contextmanager
@@ -147,8 +204,8 @@ def _single_threaded():
     """Run the selection on one intra-op thread.
 
     Its kernels are memory-bound and short (one cache-sized chunk each): a second thread saves little, and on a
-    busy machine every parallel kernel waits for a core (measured: 8 ms instead of 0.4 ms per kernel on 2 shared
-    cores, 4-9 s instead of 0.3 s for a BERT-base-sized encoder).
+    busy machine every parallel kernel waits for a core (measured on 2 shared cores: 8 ms instead of 0.4 ms a
+    kernel, 4-9 s instead of 0.3 s for a BERT-base-sized encoder).
     """
     threads = torch.get_num_threads()
     if threads == 1:
@@ -161,105 +218,142 @@ def _single_threaded():
         torch.set_num_threads(threads)
 
 
-def _prune_smallest(keys_of: KeyChunks, mask: TicketMask, k: int) -> TicketMask:
-    """Prune the `k` survivors with the smallest keys, ties to the earliest (tensor order, then flat index).
+# ----------------------------------------------------------------------------------------- selection
 
-    A 16-bit radix select, streamed chunk by chunk (no concatenation of all scores, no sort of them):
 
-    1. a histogram of the keys' high 16 bits finds the bucket that holds the k-th smallest key;
-    2. one more pass writes the new mask (keys above the bucket survive) and collects the few keys inside the
-       bucket, in tensor then flat order; a stable sort of their low 16 bits decides which of them go.
-
-    If the bucket is unusually full (e.g. many equal weights), step 2 instead histograms the low 16 bits inside
-    it and a third pass writes the mask. Extra memory: the new mask (1 byte per weight), a few chunk buffers and
-    the bucket's keys (at most 1/128 of the weights, else the three-pass route).
-    """
-    names = list(mask)
+def _prune_smallest(keys: _Keys, mask: TicketMask, k: int) -> TicketMask:
+    """Prune the `k` survivors with the smallest keys, ties to the earliest (tensor order, then flat index)."""
     if k == 0:
         return TicketMask({name: m.clone() for name, m in mask.items()})
-    high_buf = torch.empty(_CHUNK, dtype=torch.int32)
-    hist = torch.zeros(_HIGH_BUCKETS, dtype=torch.int64)
-    for name in names:
-        for key in keys_of(name):
-            hist += torch.bincount(torch.bitwise_right_shift(key, 16, out=high_buf[: key.numel()]), minlength=_HIGH_BUCKETS)
-    cum = hist.cumsum(0)
-    bucket = int(torch.searchsorted(cum, k))  # first bucket whose cumulative count reaches k
-    below = int(cum[bucket - 1]) if bucket else 0  # survivors in lower buckets: all pruned
-    in_bucket = int(hist[bucket])
+    names = list(mask)
     total = sum(m.numel() for m in mask.values())
-    if in_bucket <= max(_MIN_BUCKET_KEYS, total // 128) and bucket < _HIGH_BUCKETS - 1:
-        return _mask_from_bucket(keys_of, mask, bucket, k - below, high_buf)
-    threshold, below = _threshold_in_bucket(keys_of, names, bucket, below, k)
-    return _mask_from_threshold(keys_of, mask, threshold, k - below)
+    survivors = keys.survivors()
+    limit = max(_MIN_WINDOW_KEYS, total // 128)
+    if total >= _SAMPLE_MIN_WEIGHTS:
+        window = _sampled_window(keys, names, k, survivors)
+        if window is not None:
+            new = _select_in_window(keys, mask, k, survivors, *window, limit)
+            if new is not None:
+                return new
+    bucket, below, in_bucket = _radix_bucket(keys, names, k, total - survivors)
+    if in_bucket <= limit:
+        new = _select_in_window(keys, mask, k, survivors, bucket << 16, (bucket << 16) | 0xFFFF, limit)
+        if new is not None:
+            return new
+    threshold, below = _threshold_in_bucket(keys, names, bucket, below, k)
+    return _mask_from_threshold(keys, mask, threshold, k - below)
 
 
-def _mask_from_bucket(keys_of: KeyChunks, mask: TicketMask, bucket: int, prune_in_bucket: int, high_buf) -> TicketMask:
-    """Pass 2 of `_prune_smallest`: keys above `bucket` survive; of those inside it, the first
-    `prune_in_bucket` by (low 16 bits, position) go."""
-    upper = (bucket << 16) | 0xFFFF
-    flag_buf = torch.empty(_CHUNK, dtype=torch.bool)
-    new, found, lows = {}, [], []
+def _sampled_window(keys: _Keys, names: list[str], k: int, survivors: int) -> tuple[int, int] | None:
+    """Key values [lo, hi] that hold the k-th smallest survivor's key with high probability, from a sample."""
+    sample = np.concatenate([keys.sample(name, _SAMPLE_STRIDE) for name in names])
+    n = sample.size
+    if n == 0:
+        return None
+    q = k / survivors
+    spread = _SAMPLE_SIGMAS * math.sqrt(n * q * (1.0 - q)) + 2.0
+    rank_lo, rank_hi = math.floor(q * n - spread), math.ceil(q * n + spread)
+    ranks = [r for r in (rank_lo, rank_hi) if 0 <= r < n]
+    part = np.partition(sample, ranks) if ranks else sample
+    lo = int(part[rank_lo]) if rank_lo >= 0 else 0
+    hi = int(part[rank_hi]) if rank_hi < n else _PRUNED_KEY
+    return lo, hi
+
+
+def _select_in_window(
+    keys: _Keys, mask: TicketMask, k: int, survivors: int, lo: int, hi: int, limit: int
+) -> TicketMask | None:
+    """One pass: survivors with keys above `hi` stay, those below `lo` go, and the ones inside [lo, hi] go by
+    (key, position) until k have gone. None if the k-th key is not inside the window, or it holds over `limit`."""
+    size = min(_CHUNK, max(m.numel() for m in mask.values()))
+    above_buf, inside_buf = np.empty(size, dtype=bool), np.empty(size, dtype=bool)
+    new, found = {}, []
+    kept = inside = 0
     for name in mask:
-        alive = mask[name].reshape(-1).cpu()
-        keep = torch.empty(alive.numel(), dtype=torch.bool)
+        keep_tensor = torch.empty(mask[name].shape, dtype=torch.bool)
+        keep = keep_tensor.view(-1).numpy()
         start = 0
-        for key in keys_of(name):
-            size = key.numel()
-            out = keep[start : start + size]
-            torch.gt(key, upper, out=out).logical_and_(alive[start : start + size])
-            high = torch.bitwise_right_shift(key, 16, out=high_buf[:size])
-            index = torch.eq(high, bucket, out=flag_buf[:size]).nonzero().view(-1)
-            if index.numel():
-                lows.append(key[index].bitwise_and_(0xFFFF))
-                found.append((keep, index.add_(start)))
-            start += size
-        new[name] = keep.view(mask[name].shape)
-    if found:
-        order = torch.sort(torch.cat(lows), stable=True).indices
-        spared = torch.zeros(order.numel(), dtype=torch.bool)
-        spared[order[prune_in_bucket:]] = True
-        offset = 0
-        for keep, index in found:
-            keep[index[spared[offset : offset + index.numel()]]] = True
-            offset += index.numel()
+        for key, alive in keys.chunks(name):
+            n = key.size
+            above = np.greater(key, hi, out=above_buf[:n])
+            out = np.logical_and(above, alive, out=keep[start : start + n])
+            within = np.greater_equal(key, lo, out=inside_buf[:n])
+            np.logical_and(np.logical_xor(within, above, out=within), alive, out=within)
+            index = np.flatnonzero(within)
+            if index.size:
+                inside += index.size
+                if inside > limit:
+                    return None
+                found.append((keep, index + start, key[index]))
+            kept += int(np.count_nonzero(out))
+            start += n
+        new[name] = keep_tensor
+    below = survivors - kept - inside
+    to_prune = k - below  # how many of the window's keys go
+    if not 0 < to_prune <= inside:
+        return None
+    window_keys = np.concatenate([key for _, _, key in found])
+    threshold = np.partition(window_keys, to_prune - 1)[to_prune - 1]
+    pruned = window_keys < threshold
+    ties = np.flatnonzero(window_keys == threshold)
+    pruned[ties[: to_prune - int(np.count_nonzero(pruned))]] = True  # the earliest tied keys go first
+    offset = 0
+    for keep, index, key in found:
+        keep[index[~pruned[offset : offset + key.size]]] = True
+        offset += key.size
     return TicketMask(new)
 
 
-def _threshold_in_bucket(keys_of: KeyChunks, names: list[str], bucket: int, before_bucket: int, k: int):
-    """The k-th smallest key (1-based), knowing it lies in `bucket`, and how many keys are below it."""
-    low = torch.zeros(1 << 16, dtype=torch.int64)
+def _radix_bucket(keys: _Keys, names: list[str], k: int, num_pruned: int) -> tuple[int, int, int]:
+    """Exact pass: the bucket (high 16 bits) of the k-th smallest survivor's key, how many survivors lie in
+    lower buckets and how many in that bucket."""
+    high_buf = torch.empty(_CHUNK, dtype=torch.int32)
+    high_np = high_buf.numpy()
+    hist = torch.zeros(_HIGH_BUCKETS, dtype=torch.int64)
     for name in names:
-        for key in keys_of(name):
-            inside = key[torch.bitwise_right_shift(key, 16) == bucket]
-            if bucket == _HIGH_BUCKETS - 1:
-                inside = inside[inside != _PRUNED_KEY]
-            low += torch.bincount(inside & 0xFFFF, minlength=1 << 16)
-    low_cum = low.cumsum(0)
-    low_value = int(torch.searchsorted(low_cum, k - before_bucket))
+        for key, alive in keys.chunks(name):
+            n = key.size
+            high = np.right_shift(key, 16, out=high_np[:n])
+            np.multiply(high, alive, out=high)  # pruned weights count in bucket 0; subtracted below
+            hist += torch.bincount(high_buf[:n], minlength=_HIGH_BUCKETS)
+    hist[0] -= num_pruned
+    cum = hist.cumsum(0)
+    bucket = int(torch.searchsorted(cum, k))  # first bucket whose cumulative count reaches k
+    below = int(cum[bucket - 1]) if bucket else 0
+    return bucket, below, int(hist[bucket])
+
+
+def _threshold_in_bucket(keys: _Keys, names: list[str], bucket: int, before_bucket: int, k: int) -> tuple[int, int]:
+    """The k-th smallest survivor's key, knowing it lies in `bucket`, and how many survivors are below it."""
+    low = np.zeros(1 << 16, dtype=np.int64)
+    for name in names:
+        for key, alive in keys.chunks(name):
+            inside = key[((key >> 16) == bucket) & alive]
+            low += np.bincount(inside & 0xFFFF, minlength=1 << 16)
+    low_cum = low.cumsum()
+    low_value = int(np.searchsorted(low_cum, k - before_bucket))
     below = before_bucket + (int(low_cum[low_value - 1]) if low_value else 0)
     return (bucket << 16) | low_value, below
 
 
-def _mask_from_threshold(keys_of: KeyChunks, mask: TicketMask, threshold: int, remaining_ties: int) -> TicketMask:
-    """Keys above `threshold` survive; of the keys equal to it, the first `remaining_ties` go."""
+def _mask_from_threshold(keys: _Keys, mask: TicketMask, threshold: int, remaining_ties: int) -> TicketMask:
+    """Survivors with keys above `threshold` stay; of those equal to it, the first `remaining_ties` go."""
     new = {}
     for name in mask:
-        alive = mask[name].reshape(-1).cpu()
-        keep = torch.empty(alive.numel(), dtype=torch.bool)
+        keep_tensor = torch.empty(mask[name].shape, dtype=torch.bool)
+        keep = keep_tensor.view(-1).numpy()
         start = 0
-        for key in keys_of(name):
-            size = key.numel()
-            out = keep[start : start + size]
-            alive_chunk = alive[start : start + size]
-            torch.gt(key, threshold, out=out)
-            tie = (key == threshold).logical_and_(alive_chunk)
+        for key, alive in keys.chunks(name):
+            n = key.size
+            out = np.greater(key, threshold, out=keep[start : start + n])
+            tie = (key == threshold) & alive
             if remaining_ties > 0:
-                ties = tie.nonzero().view(-1)
+                ties = np.flatnonzero(tie)
                 out[ties[remaining_ties:]] = True  # only the first `remaining_ties` tied weights go
-                remaining_ties -= min(remaining_ties, ties.numel())
+                remaining_ties -= min(remaining_ties, ties.size)
             else:
                 out |= tie
-            out.logical_and_(alive_chunk)
-            start += size
-        new[name] = keep.view(mask[name].shape)
+            out &= alive
+            start += n
+        new[name] = keep_tensor
     return TicketMask(new)

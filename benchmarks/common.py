@@ -1,0 +1,196 @@
+"""Shared helpers of the benchmarks: the machine, medians, peak memory, model builders and the result table.
+
+Every benchmark prints rows `figure | value | anchor | anchor value | ratio | target` and writes the same rows,
+plus the raw measurements, to `<out>/<name>.json` and `<out>/<name>.txt`. Medians of repeated measurements are
+used throughout, and compared configurations are run side by side, interleaved, in the same process or run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+# BERT-base encoder: 12 layers of Q, K, V, attention output (768x768), intermediate (3072x768), output (768x3072).
+BERT_BASE_LAYER = [
+    ("attention.self.query.weight", (768, 768)),
+    ("attention.self.key.weight", (768, 768)),
+    ("attention.self.value.weight", (768, 768)),
+    ("attention.output.dense.weight", (768, 768)),
+    ("intermediate.dense.weight", (3072, 768)),
+    ("output.dense.weight", (768, 3072)),
+]
+
+
+@dataclass
+class Row:
+    """One line of a result table: a figure beside its anchor, and the target for their ratio (or the figure)."""
+
+    figure: str
+    value: float
+    unit: str
+    anchor: str = ""
+    anchor_value: float | None = None
+    target: str = ""
+    met: bool | None = None
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.anchor_value in (None, 0):
+            return None
+        return self.value / self.anchor_value
+
+
+def median(values) -> float:
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import torch
+
+    model_name = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model_name = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "")
+    except OSError:
+        pass
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return {
+        "cpu": model_name or platform.processor(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_average_at_start": [round(x, 2) for x in load],
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def proc_status_kib(field_name: str) -> int:
+    """A `VmRSS`/`VmHWM` line of /proc/self/status, in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field_name} not in /proc/self/status")
+
+
+def reset_peak_rss() -> bool:
+    """Return freed heap memory to the system (glibc `malloc_trim`), so that a later allocation shows in the RSS,
+    then reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs). False if not allowed."""
+    import gc
+
+    gc.collect()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "-"
+    if unit in ("x", "ratio"):
+        return f"{value:.3f}x"
+    if abs(value) >= 100:
+        text = f"{value:,.0f}"
+    elif abs(value) >= 1:
+        text = f"{value:.3f}"
+    else:
+        text = f"{value:.4f}"
+    return f"{text} {unit}".strip()
+
+
+def table(rows: list[Row]) -> str:
+    header = ["figure", "value", "anchor", "anchor value", "ratio", "target", "met"]
+    lines = [header]
+    for row in rows:
+        met = "" if row.met is None else ("yes" if row.met else "NO")
+        lines.append([
+            row.figure,
+            fmt(row.value, row.unit),
+            row.anchor or "-",
+            fmt(row.anchor_value, row.unit) if row.anchor_value is not None else "-",
+            fmt(row.ratio, "x") if row.ratio is not None else "-",
+            row.target or "-",
+            met,
+        ])
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append(" | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
+        if n == 0:
+            out.append("-+-".join("-" * w for w in widths))
+    notes = [f"- {row.figure}: {row.note}" for row in rows if row.note]
+    return "\n".join(out + ([""] + notes if notes else []))
+
+
+def report(name: str, title: str, rows: list[Row], raw: dict[str, Any], out_dir: Path, settings: dict[str, Any]) -> str:
+    """Print the table and write `<out_dir>/<name>.json` and `.txt`."""
+    info = machine()
+    text = (
+        f"# {title}\n"
+        f"machine: {info['cpu']}, {info['cores']} cores, torch threads {info['torch_threads']}, "
+        f"{info['memory_gib']} GiB; torch {info['torch']}; load average at start {info['load_average_at_start']}\n"
+        f"command: {settings.get('command', '')}\n\n" + table(rows) + "\n"
+    )
+    print(text, flush=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "benchmark": name,
+        "title": title,
+        "machine": info,
+        "settings": settings,
+        "rows": [{**asdict(row), "ratio": row.ratio} for row in rows],
+        "raw": raw,
+    }
+    (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    (out_dir / f"{name}.txt").write_text(text)
+    return text
+
+
+def command_line() -> str:
+    return "python " + " ".join([os.path.relpath(sys.argv[0], REPO_ROOT)] + sys.argv[1:])
+
+
+def bert_base_sized_weights(seed: int = 0, layers: int = 12, hidden: int = 768, scale: float = 0.02) -> dict[str, Any]:
+    """The 72 prunable matrices of a BERT-base encoder (84.9M weights), N(0, 0.02) as BERT initialises them
+    (`layers` and `hidden` shrink it for quick runs)."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    weights = {}
+    for layer in range(layers):
+        for name, shape in BERT_BASE_LAYER:
+            shape = tuple(d * hidden // 768 for d in shape)
+            weights[f"bert.encoder.layer.{layer}.{name}"] = torch.randn(shape, generator=generator).mul_(scale)
+    return weights

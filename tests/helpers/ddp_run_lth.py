@@ -1,0 +1,110 @@
+"""`examples/run_lth.py` under torchrun, instrumented for tests/test_distributed.py (test-only, changes nothing).
+
+Each process records, after every round and control round, the digest of its mask (`TicketMask.digest()`), of the
+mask its `TicketMaskCallback` applies, and of its model's weights; an audit hook records every file-system write
+the process makes under `--output_dir` (opens for writing, renames, removals, new folders). When `main()` returns,
+the processes exchange their records with `torch.distributed.all_gather_object` and process 0 writes them all to
+the JSON file named by `HF_LTH_DDP_REPORT` (outside the output folder).
+
+    torchrun --nproc_per_node 2 tests/helpers/ddp_run_lth.py --use_cpu <run_lth.py flags>
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARGV = sys.argv[1:]
+OUTPUT_DIR = Path(ARGV[ARGV.index("--output_dir") + 1]).resolve()
+WRITES: list[list[str]] = []
+ROUNDS: list[dict] = []
+
+
+def _under_output(path) -> str | None:
+    if isinstance(path, int):
+        return None
+    try:
+        text = os.fsdecode(path)
+    except TypeError:
+        return None
+    resolved = os.path.abspath(text)
+    root = str(OUTPUT_DIR)
+    return resolved if resolved == root or resolved.startswith(root + os.sep) else None
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event == "open":
+        path, mode, flags = (tuple(args) + (None, None, None))[:3]
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            mode is None and isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+        if writes and (target := _under_output(path)):
+            WRITES.append([event, target])
+    elif event in ("os.rename", "os.remove", "os.rmdir", "shutil.rmtree", "os.truncate", "os.link", "os.symlink"):
+        for path in args[:2]:
+            if (target := _under_output(path)) is not None:
+                WRITES.append([event, target])
+    elif event == "os.mkdir":
+        target = _under_output(args[0])
+        if target is not None and not os.path.exists(target):  # creating a folder, not `exist_ok` on one
+            WRITES.append([event, target])
+
+
+sys.addaudithook(_audit)
+
+import torch  # noqa: E402
+
+from hf_lth.trainer import LTHTrainer  # noqa: E402
+
+
+def _weights_digest(model: torch.nn.Module) -> str:
+    sha = hashlib.sha256()
+    for name, param in sorted(model.named_parameters()):
+        sha.update(name.encode())
+        sha.update(param.detach().cpu().contiguous().numpy().tobytes())
+    return sha.hexdigest()
+
+
+_original_train_and_save = LTHTrainer._train_and_save
+
+
+def _recording_train_and_save(self, index, control=None):
+    _original_train_and_save(self, index, control)
+    ROUNDS.append({
+        "round": index,
+        "control": control,
+        "mask": self.mask.digest(),
+        "applied_mask": self._mask_callback.mask.digest(),
+        "weights": _weights_digest(self.accelerator.unwrap_model(self.model)),
+        "sparsity": self.mask.sparsity(),
+        "world_size": self.args.world_size,
+        "process_index": self.args.process_index,
+        "parallel_mode": str(self.args.parallel_mode),
+        "distributed_type": str(self.accelerator.distributed_type),
+    })
+
+
+LTHTrainer._train_and_save = _recording_train_and_save
+
+
+def main() -> int:
+    spec = importlib.util.spec_from_file_location("run_lth", REPO_ROOT / "examples" / "run_lth.py")
+    run_lth = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_lth)
+    code = run_lth.main(ARGV)
+    record = {"rank": int(os.environ.get("RANK", "0")), "exit_code": code, "rounds": ROUNDS, "writes": WRITES}
+    records = [record]
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        records = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(records, record)
+    if record["rank"] == 0 and os.environ.get("HF_LTH_DDP_REPORT"):
+        Path(os.environ["HF_LTH_DDP_REPORT"]).write_text(json.dumps(records, indent=1))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Smoke test of the benchmark suite: `benchmarks/run_all.py --quick` runs and prints every row.
+
+No timing is asserted (the machines are shared and noisy): only that each benchmark runs at tiny sizes and reports
+its figures beside their anchors.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+EXPECTED_FIGURES = {
+    "step_overhead_quick": ["cnn: LTHTrainer step", "lstm: LTHTrainer step", "bert-tiny: LTHTrainer step",
+                            "bert-base: LTHTrainer step", "torch.nn.utils.prune step"],
+    "pruning_quick": ["hf_lth global magnitude", "peak extra memory per prunable weight"],
+    "memory_quick": ["LTHTrainer round peak RSS", "TicketMask in memory", "rewind point"],
+    "data_quick": ["tokenise + encode IMDb train", "WordPiece"],
+    "compact_quick": ["cnn: compact ticket weights", "bert-base: compact ticket weights"],
+}
+
+
+def test_run_all_quick_prints_every_figure_beside_its_anchor(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "run_all.py"), "--quick", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=900,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    for stem, figures in EXPECTED_FIGURES.items():
+        result = json.loads((tmp_path / f"{stem}.json").read_text())
+        text = (tmp_path / f"{stem}.txt").read_text()
+        for figure in figures:
+            assert any(figure in row["figure"] for row in result["rows"]), (stem, figure)
+            assert figure in text and figure in out.stdout, (stem, figure)
+        for row in result["rows"]:
+            assert row["value"] == row["value"], (stem, row)  # not NaN
+    summary = (tmp_path / "summary_quick.md").read_text()
+    for target in ("1. step overhead", "2. pruning step", "3. memory", "4. data", "5. tickets on disk"):
+        assert target in summary
