@@ -45,7 +45,10 @@ def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, LTHArgum
     parser = HfArgumentParser((ModelArguments, DataArguments, LTHArguments))
     if argv and argv[0].endswith(".json"):
         argv = json_to_flags(argv[0]) + argv[1:]
-    return parser.parse_args_into_dataclasses(args=argv)
+    *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return tuple(parsed)
 
 
 def json_to_flags(path: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
@@ -69,6 +70,13 @@ class LTHArguments(TrainingArguments):
     )
 
     def __post_init__(self):
+        if self.output_dir and os.path.exists(self.output_dir) and not os.path.isdir(self.output_dir):
+            raise LTHInputError(f"output_dir {self.output_dir} is a file, not a folder.")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise LTHInputError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if not self.learning_rate >= 0:
+            raise LTHInputError(f"learning_rate must be >= 0, got {self.learning_rate}.")
         super().__post_init__()
         if not 0.0 < self.lth_prune_rate < 1.0:
             raise LTHInputError(f"lth_prune_rate must be in (0, 1), got {self.lth_prune_rate}.")

@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import torch
 from transformers import TrainerCallback
+from transformers.trainer_callback import ExportableState
 
 from .masks import TicketMask, apply_bound_, bind_for_steps
 
 
-class TicketMaskCallback(TrainerCallback):
+class TicketMaskCallback(TrainerCallback, ExportableState):
     """Multiplies the mask into the weights after every real optimizer step.
 
     `on_optimizer_step` fires once per update, after gradient accumulation and before the scheduler, so weight
@@ -28,6 +29,13 @@ class TicketMaskCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._bound = bind_for_steps(self.mask, model)
         apply_bound_(self._bound)
+        # None for a fresh train(); after a resume, the value saved in the checkpoint (see `state()`)
+        saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
+        self.last_learning_rate = (saved or {}).get("attributes", {}).get("last_learning_rate")
+
+    def state(self) -> dict:
+        """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""
+        return {"args": {}, "attributes": {"last_learning_rate": self.last_learning_rate}}
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         apply_bound_(self._bound)

@@ -175,7 +175,9 @@ class ExperimentFolder:
 
     def _control_roots(self) -> list[Path]:
         root = self.root / "controls"
-        return sorted(p for p in root.iterdir() if p.is_dir() and not is_temporary_name(p.name)) if root.is_dir() else []
+        if not root.is_dir():
+            return []
+        return sorted(p for p in root.iterdir() if p.is_dir() and not is_temporary_name(p.name))
 
     def collect_results(self, selection_metric: str = "accuracy") -> dict[str, Any]:
         """Rebuild `lth_results.json` from the finished round folders (the single source of truth)."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from .errors import LTHInputError
@@ -105,7 +107,9 @@ class TicketMask(Mapping[str, torch.Tensor]):
     def save(self, path: str | Path) -> None:
         """Write the mask as safetensors (bool tensors), atomically."""
         tensors = {name: mask.cpu().contiguous() for name, mask in self._masks.items()}
-        metadata = {"format": "hf_lth.mask", "sparsity": f"{self.sparsity():.6f}"}
+        # safetensors stores tensors sorted by name: keep the order, on which tie-breaking and the random
+        # strategy's per-tensor keys depend, so that a mask read back prunes exactly as the one in memory.
+        metadata = {"format": "hf_lth.mask", "sparsity": f"{self.sparsity():.6f}", "order": json.dumps(list(self._masks))}
         with atomic_path(path) as tmp:
             save_file(tensors, tmp, metadata=metadata)
 
@@ -116,11 +120,15 @@ class TicketMask(Mapping[str, torch.Tensor]):
             raise LTHInputError(f"mask file {path} does not exist.")
         try:
             tensors = load_file(str(path))
+            with safe_open(str(path), "pt") as handle:
+                order = json.loads((handle.metadata() or {}).get("order", "[]"))
         except Exception as err:  # safetensors raises several types for a broken file
             raise LTHInputError(f"mask file {path} is not a readable safetensors file ({err}).") from err
         not_bool = [name for name, t in tensors.items() if t.dtype != torch.bool]
         if not_bool:
             raise LTHInputError(f"mask file {path} holds non-bool tensors: {not_bool[:5]}.")
+        if sorted(order) == sorted(tensors):
+            tensors = {name: tensors[name] for name in order}
         return cls(tensors)
 
     def __repr__(self) -> str:

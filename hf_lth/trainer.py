@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -63,6 +64,12 @@ class LTHTrainer(Trainer):
             raise LTHInputError("LTHTrainer trains one model across rounds: pass `model=`, not `model_init=`.")
         # Trainer would push every checkpoint of every round; hf_lth pushes the chosen ticket once, at the end.
         self.push_ticket_to_hub, args.push_to_hub = args.push_to_hub, False
+        launched = int(os.environ.get("WORLD_SIZE", "1"))
+        if launched > 1 and args.world_size != launched:
+            raise LTHInputError(
+                f"launched as {launched} processes, but each trains alone (parallel mode "
+                f"{args.parallel_mode.value}): they would race on one output_dir. Without GPUs add --use_cpu."
+            )
         super().__init__(model=model, args=args, **kwargs)
         self.test_dataset = test_dataset
         self.ticket_metadata = dict(ticket_metadata or {})
@@ -142,6 +149,8 @@ class LTHTrainer(Trainer):
         if index == 0:
             if rewind.kind == "init":
                 self._save_rewind_point(self.model)
+            elif rewind.kind == "step":
+                self._check_rewind_step()
         else:
             fraction = args.prune_fraction(index)
             new_mask = prune(args.lth_strategy, self._prunable_weights(), self.mask, fraction, seed=args.seed + index)
@@ -223,7 +232,7 @@ class LTHTrainer(Trainer):
             metrics.update(self.evaluate(metric_key_prefix="eval"))
         if self.test_dataset is not None and self.args.lth_evaluate_test:
             metrics.update(self.evaluate(self.test_dataset, metric_key_prefix="test"))
-        return {k: v for k, v in metrics.items() if not k.endswith(("_runtime", "_per_second", "epoch"))}
+        return {k: v for k, v in metrics.items() if not k.endswith(("_runtime", "_per_second", "epoch", "_model_preparation_time"))}
 
     # ------------------------------------------------------------------ state
 
@@ -238,8 +247,8 @@ class LTHTrainer(Trainer):
 
     def _save_rewind_point(self, model: torch.nn.Module) -> None:
         """Write the model's weights to `rewind_point.safetensors` (off the accelerator, main process only)."""
+        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
         if self.args.should_save:
-            state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
             with atomic_path(self.folder.rewind_path) as tmp:
                 save_file(state, tmp, metadata={"format": "hf_lth.rewind_point"})
         self.accelerator.wait_for_everyone()
@@ -286,6 +295,14 @@ class LTHTrainer(Trainer):
         logger.info("Resuming %s after finished round %d.", self.folder.root, last)
         return last + 1
 
+    def _check_rewind_step(self) -> None:
+        """Refuse `step:K` beyond round 0's length before training, rather than after it."""
+        *_, max_steps = self.set_initial_training_values(self.args, self.get_train_dataloader())
+        if self.args.rewind.step > max_steps:
+            raise LTHInputError(
+                f"lth_rewind step:{self.args.rewind.step} is beyond round 0, which will take {max_steps} steps."
+            )
+
     def _round0_final_lr(self) -> float:
         if self._final_learning_rate is None:
             raise LTHInputError("lth_rewind finetune needs round 0's final learning rate, which was not recorded.")
@@ -299,9 +316,12 @@ class LTHTrainer(Trainer):
         """Write a normal model folder with the `lth` record in config.json and the mask beside it."""
         model = self.accelerator.unwrap_model(self.model)
         model.config.lth = record
+        # A host copy, made on every process: safetensors cannot read XLA tensors, and on XLA `.cpu()` runs the
+        # pending graph, which every process must do alike.
+        state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         if self.args.should_save:
             with atomic_dir(directory) as tmp:
-                model.save_pretrained(tmp)
+                model.save_pretrained(tmp, state_dict=state_dict)
                 self.mask.save(tmp / MASK_FILE)
                 if self.processing_class is not None:
                     self.processing_class.save_pretrained(tmp)

@@ -151,7 +151,8 @@ def main() -> int:
     print(f"results: {os.path.join(out, 'lth_results.json')}")
     print("torch_xla short metrics report:")
     print(met.short_metrics_report())
-    summary = {"compilations": {i: [s[n]["compilations"], s[2 * n]["compilations"]] for i, s in enumerate(probe.rounds)},
+    compilations = {i: [s[n]["compilations"], s[2 * n]["compilations"]] for i, s in enumerate(probe.rounds)}
+    summary = {"compilations": compilations,
                "devices": probe.devices, "failures": failures}
     print("summary:", json.dumps(summary))
     if failures:

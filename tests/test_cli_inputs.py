@@ -6,7 +6,7 @@ no traceback, exit status 2 (argparse's own errors: 2 with usage), and leave not
 
 - found before training (flags, data, model, mask): the output folder is not created, or, when it existed,
   its content is byte-for-byte what it was (`snapshot` compares names, sizes and modification times);
-- found after round 0 trained (`step:K` beyond round 0): no round folder, no `lth_results.json`, no temporary or
+- found before round 0 trains (`step:K` beyond round 0): no round folder, no `lth_results.json`, no temporary or
   checkpoint files, and the same folder accepts the corrected command without `--overwrite_output_dir`.
 
 Most cases call `main()` in-process (one process start costs seconds here); a few run the real script in a
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -395,7 +394,7 @@ def test_output_dir_that_is_a_file(script, capsys, tmp_path):
 
 
 def test_late_rewind_step_beyond_round_0(script, capsys, tmp_path):
-    """32 train rows x 70 % / batch 16: round 0 has 2 steps, so step:1000 can only fail once it has trained."""
+    """32 train rows x 70 % / batch 16: round 0 has 2 steps, so step:1000 is refused before training."""
     out = tmp_path / "out"
     assert_refused(call(script, BASE + ["--lth_rewind", "step:1000", "--output_dir", str(out)], capsys),
                    "lth_rewind step:1000 is beyond round 0", "2 steps")

@@ -93,7 +93,8 @@ def test_results_are_complete(ddp_run):
     folders += [out / "controls" / CONTROL / f"round_{i:02d}" for i in range(1, ROUNDS + 1)]
     for folder in folders:
         names = set(os.listdir(folder))
-        assert {"config.json", "model.safetensors", MASK_FILE, "tokenizer.json", "lth_log_history.json"} <= names, folder
+        expected = {"config.json", "model.safetensors", MASK_FILE, "tokenizer.json", "lth_log_history.json"}
+        assert expected <= names, folder
     leftovers = [p.name for p in out.rglob("*") if p.name.startswith(".")]
     assert not leftovers, leftovers
 
