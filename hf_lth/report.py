@@ -1,6 +1,6 @@
 """Reports of a finished experiment: the round table in Markdown and the accuracy-versus-sparsity plot.
 
-Run on a folder: `python -m hf_lth.report OUTPUT_DIR` (or `hf-lth-report OUTPUT_DIR`).
+Run on a folder: `hf-lth-report OUTPUT_DIR` (installed with the package).
 """
 
 from __future__ import annotations
@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(round_table(results))
+    figures = headline(results, split=args.split)
+    print("\n" + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
     plot = plot_accuracy_vs_sparsity(results, args.plot or Path(args.output_dir) / "accuracy_vs_sparsity.png", args.split)
     print(f"\nplot written to {plot}")
     return 0
