@@ -65,6 +65,10 @@ class LTHArguments(TrainingArguments):
     lth_push_round: int | None = field(
         default=None, metadata={"help": "With --push_to_hub: the round to push (default: the best on validation)."}
     )
+    lth_compact_tickets: bool = field(
+        default=False,
+        metadata={"help": "Store each round's weights as bitmask + surviving values (model.compact.safetensors)."},
+    )
     overwrite_output_dir: bool = field(
         default=False, metadata={"help": "Start over when output_dir holds an experiment with other settings."}
     )

@@ -10,7 +10,10 @@ from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download, is_offline_mode
 
+from safetensors.torch import save_file
+
 from .card import ticket_card
+from .compact import COMPACT_WEIGHTS_NAME, DENSE_WEIGHTS_NAME, load_ticket_state
 from .errors import LTHHubError, LTHInputError
 from .experiment import ExperimentFolder
 from .io import atomic_dir
@@ -46,8 +49,10 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str, 
     record = folder.record(index)
     with atomic_dir(staging_dir) as tmp:
         for item in folder.round_dir(index).iterdir():
-            if item.is_file():
+            if item.is_file() and item.name != COMPACT_WEIGHTS_NAME:
                 shutil.copy2(item, tmp / item.name)
+        if not (tmp / DENSE_WEIGHTS_NAME).is_file():  # a compact ticket goes out dense, for from_pretrained
+            save_file(load_ticket_state(folder.round_dir(index)), str(tmp / DENSE_WEIGHTS_NAME), metadata={"format": "pt"})
         shutil.copy2(folder.results_path, tmp / folder.results_path.name)
         plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
         ticket_card(record, results, repo_id, command=command, plot_file=PLOT_FILE).save(tmp / "README.md")

@@ -20,6 +20,7 @@ from transformers.trainer_utils import get_last_checkpoint, set_seed
 from .arguments import LTHArguments
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .errors import LTHInputError
+from .compact import COMPACT_WEIGHTS_NAME, DENSE_WEIGHTS_NAME, load_ticket_state, save_compact
 from .experiment import ExperimentFolder
 from .hub import push_ticket
 from .io import atomic_dir, atomic_path, write_json_atomic
@@ -257,18 +258,20 @@ class LTHTrainer(Trainer):
         """Load a safetensors state dict into the model in place (the model object is never replaced)."""
         if not path.is_file():
             raise LTHInputError(f"{path} is missing: the experiment folder is incomplete; rerun with --overwrite_output_dir.")
-        state = load_file(str(path))
+        self._load_state(load_file(str(path)), path)
+
+    def _load_state(self, state: dict[str, torch.Tensor], source: Path) -> None:
         missing, unexpected = self.model.load_state_dict(state, strict=False)
         missing = [k for k in missing if k in self.mask]
         if missing or unexpected:
-            raise LTHInputError(f"{path} does not fit the model (missing {missing[:5]}, unexpected {unexpected[:5]}).")
+            raise LTHInputError(f"{source} does not fit the model (missing {missing[:5]}, unexpected {unexpected[:5]}).")
 
     def _load_round_start_weights(self, index: int) -> None:
         """The weights a pruned round starts from, before its mask: the rewind point, or round index-1's result."""
         if self.args.rewind.rewinds_weights:
             self._load_weights(self.folder.rewind_path)
         else:
-            self._load_weights(self.folder.round_dir(index - 1) / "model.safetensors")
+            self._load_state(load_ticket_state(self.folder.round_dir(index - 1)), self.folder.round_dir(index - 1))
 
     @torch.no_grad()
     def _reinitialise_prunable(self, seed: int) -> None:
@@ -289,7 +292,7 @@ class LTHTrainer(Trainer):
         round_dir = self.folder.round_dir(last)
         mask = TicketMask.load(round_dir / MASK_FILE)
         mask.check_fits(self.model, f"the mask of {round_dir}")
-        self._load_weights(round_dir / "model.safetensors")
+        self._load_state(load_ticket_state(round_dir), round_dir)
         self._set_mask(mask)
         self._final_learning_rate = self.folder.record(0).get("final_learning_rate")
         logger.info("Resuming %s after finished round %d.", self.folder.root, last)
@@ -321,7 +324,11 @@ class LTHTrainer(Trainer):
         state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         if self.args.should_save:
             with atomic_dir(directory) as tmp:
-                model.save_pretrained(tmp, state_dict=state_dict)
+                if self.args.lth_compact_tickets:  # bitmask + surviving values instead of the dense weights
+                    save_compact(state_dict, self.mask, tmp / COMPACT_WEIGHTS_NAME)
+                model.save_pretrained(tmp, state_dict=state_dict)  # (it may consume `state_dict`)
+                if self.args.lth_compact_tickets:
+                    (tmp / DENSE_WEIGHTS_NAME).unlink()
                 self.mask.save(tmp / MASK_FILE)
                 if self.processing_class is not None:
                     self.processing_class.save_pretrained(tmp)

@@ -182,3 +182,18 @@ def test_pruned_weights_stay_zero_under_bf16_mixed_precision(tmp_path, dataset):
     mask = TicketMask.load(tmp_path / "run" / "round_01" / "lth_mask.safetensors")
     weights = load_file(str(tmp_path / "run" / "round_01" / "model.safetensors"))
     assert all(torch.count_nonzero(weights[n][~m]) == 0 for n, m in mask.items())
+
+
+def test_compact_tickets_resume_and_load(tmp_path, dataset):
+    from hf_lth.compact import load_compact_model
+
+    make_trainer(tmp_path, dataset, name="compact", lth_rounds=1, lth_compact_tickets=True).find_tickets()
+    folder = tmp_path / "compact" / "round_01"
+    assert (folder / "model.compact.safetensors").is_file() and not (folder / "model.safetensors").exists()
+    model = load_compact_model(folder)
+    mask = TicketMask.load(folder / "lth_mask.safetensors")
+    params = dict(model.named_parameters())
+    assert all(torch.count_nonzero(params[n][~m]) == 0 for n, m in mask.items())
+    results = make_trainer(tmp_path, dataset, name="compact", lth_rounds=2, lth_compact_tickets=True).find_tickets()
+    straight = make_trainer(tmp_path, dataset, name="dense", lth_rounds=2).find_tickets()
+    assert results["rounds"][2]["mask_sha256"] == straight["rounds"][2]["mask_sha256"]
