@@ -58,6 +58,13 @@ def measure(model, mask: TicketMask, workdir: Path, repeats: int) -> dict:
     saved_dense = load_file(str(workdir / "dense" / "model.safetensors"))
     exact = list(loaded) == list(state) and all(torch.equal(loaded[n], state[n]) for n in state)
     exact_vs_dense_file = all(torch.equal(loaded[n], saved_dense[n]) for n in saved_dense)
+    stored = load_file(str(workdir / "model.compact.safetensors"))
+    breakdown = {
+        "bitmasks": sum(t.numel() for n, t in stored.items() if n.endswith("::bits")),
+        "surviving values": sum(t.numel() * t.element_size() for n, t in stored.items() if n.endswith("::values")),
+        "dense tensors outside the mask": sum(t.numel() * t.element_size() for n, t in stored.items() if "::" not in n),
+    }
+    breakdown["header and alignment"] = compact_size - sum(breakdown.values())
     masked_dense_bytes = sum(state[n].numel() * state[n].element_size() for n in mask)
     masked_compact_bytes = sum(int(mask[n].sum()) * state[n].element_size() + (mask[n].numel() + 7) // 8 for n in mask)
     return {
@@ -69,6 +76,7 @@ def measure(model, mask: TicketMask, workdir: Path, repeats: int) -> dict:
         "parameters": sum(t.numel() for t in state.values()),
         "prunable": mask.num_prunable(),
         "sparsity": mask.sparsity(),
+        "compact_breakdown_bytes": breakdown,
         "exact": exact,
         "exact_vs_dense_file": exact_vs_dense_file,
         "save_pretrained_s": common.median(dense_times),
@@ -107,7 +115,9 @@ def main(argv=None) -> list[common.Row]:
                   f"prunable tensors alone {result['prunable_compact_bytes'] / result['prunable_dense_bytes']:.3f}x; "
                   f"save {result['save_compact_s']:.2f} s (save_pretrained {result['save_pretrained_s']:.2f} s), "
                   f"load {result['load_compact_s']:.2f} s; the 1-byte lth_mask.safetensors beside it is "
-                  f"{result['mask_file_bytes'] / 2**20:.1f} MiB"),
+                  f"{result['mask_file_bytes'] / 2**20:.1f} MiB; the compact file is "
+                  + ", ".join(f"{k} {v / result['dense_bytes']:.3f}x" for k, v in result["compact_breakdown_bytes"].items())
+                  + " of the dense file"),
         ))
         del model, mask
     settings = {"command": common.command_line(), "sparsity": args.sparsity, "repeats": repeats, "quick": args.quick}

@@ -131,7 +131,7 @@ def main(argv=None) -> list[common.Row]:
             train_file=str(IMDB_TRAIN), validation_file=str(IMDB_TEST), max_train_samples=rows_limit,
             max_eval_samples=rows_limit, dataset_cache_dir=cache))
         train = data.raw["train"]
-        texts = train["text"]
+        texts = list(train["text"])
         word_train_s, word = timed(train_word_tokenizer, texts, vocab_size=25000)
         piece_train_s, piece = timed(train_wordpiece_tokenizer, texts, vocab_size=8000)
         only_train = DatasetDict({"train": train})

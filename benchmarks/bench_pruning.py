@@ -254,14 +254,18 @@ def main(argv=None) -> list[common.Row]:
                    "global_unstructured", per_weight["torch_prune"], "<= 1.5 B",
                    per_weight["hf_lth"] <= 1.5 if not args.quick else None,
                    note=f"fresh process; VmHWM reset: {children['hf_lth']['reset_ok']}; peak extra "
-                        f"{extra['hf_lth'] / 2**20:.0f} MiB (hf_lth), {extra['torch_prune'] / 2**20:.0f} MiB "
-                        f"(global_unstructured), {extra['kthvalue'] / 2**20:.0f} MiB (kthvalue), "
-                        f"{extra['sort'] / 2**20:.0f} MiB (sort)"),
+                        + ", ".join(f"{extra[m] / 2**20:.0f} MiB ({label})" for m, label in (
+                            ("hf_lth", "hf_lth"), ("torch_prune", "global_unstructured"), ("kthvalue", "kthvalue"),
+                            ("sort", "sort")) if m in children)),
         common.Row("hf_lth peak extra memory per prunable weight (same)", per_weight["hf_lth"], "B",
                    "torch.kthvalue", per_weight["kthvalue"]),
-        common.Row("hf_lth peak extra memory per weight, late round", per_weight["hf_lth_late"], "B",
-                   "round 1", per_weight["hf_lth"]),
     ]
+    if not args.quick:
+        rows.append(common.Row("hf_lth peak extra memory per weight, late round", per_weight["hf_lth_late"], "B",
+                               "round 1", per_weight["hf_lth"]))
+    for row in rows:  # anchors not measured in quick mode
+        if row.anchor_value is not None and row.anchor_value != row.anchor_value:
+            row.anchor_value = None
     raw = {"times_s": times, "late_times_s": late_times, "children": children, "exact": exact,
            "num_weights": num_weights, "num_matrices": len(weights)}
     settings = {"command": common.command_line(), "layers": layers, "hidden": hidden, "repeats": repeats, "late_rounds": late_rounds,

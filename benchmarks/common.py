@@ -21,7 +21,6 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
@@ -179,7 +178,10 @@ def report(name: str, title: str, rows: list[Row], raw: dict[str, Any], out_dir:
 
 
 def command_line() -> str:
-    return "python " + " ".join([os.path.relpath(sys.argv[0], REPO_ROOT)] + sys.argv[1:])
+    """The command that produced a result, with paths inside the repository made relative to it."""
+    args = [os.path.relpath(sys.argv[0], REPO_ROOT)] + sys.argv[1:]
+    root = str(REPO_ROOT) + os.sep
+    return "python " + " ".join(a[len(root):] if a.startswith(root) else a for a in args)
 
 
 def bert_base_sized_weights(seed: int = 0, layers: int = 12, hidden: int = 768, scale: float = 0.02) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import common  # noqa: E402
 BENCHMARKS = {  # name -> (module, result file stem, the target it measures)
     "step_overhead": ("bench_step_overhead", "step_overhead", "1. step overhead"),
     "pruning": ("bench_pruning", "pruning", "2. pruning step"),
+    "pruning_contention": ("bench_pruning_contention", "pruning_contention", "2. pruning step, shared CPU"),
     "memory": ("bench_memory", "memory", "3. memory"),
     "data": ("bench_data", "data", "4. data"),
     "compact": ("bench_compact", "compact", "5. tickets on disk"),

@@ -77,13 +77,16 @@ def save_compact(
                 )
             flat = tensor.cpu().reshape(-1)
             keep_flat = keep.detach().cpu().reshape(-1).to(torch.bool)
-            if strict and bool(flat.masked_fill(keep_flat, 0).any()):
+            values = _select(flat, keep_flat)
+            # Pruned weights are all zero iff the non-zeros of the tensor are those among its surviving values
+            # (counted without a copy of the tensor; -0.0 counts as zero, NaN does not).
+            if strict and _count_nonzero(flat) != _count_nonzero(values):
                 raise LTHInputError(
                     f"'{name}' has non-zero weights where the mask prunes them; apply the mask before saving "
                     "(or pass strict=False to store them as zero)."
                 )
             tensors[name + _BITS] = torch.from_numpy(np.packbits(keep_flat.numpy(), bitorder="little"))
-            tensors[name + _VALUES] = flat[keep_flat]
+            tensors[name + _VALUES] = values
             entry["kind"] = "masked"
         else:
             tensors[name] = _own_storage(tensor.cpu())
@@ -107,13 +110,7 @@ def load_compact(path: str | Path, device: str | torch.device = "cpu") -> dict[s
         raise LTHInputError(f"compact weights file {path} does not exist.")
     state: dict[str, torch.Tensor] = {}
     with safe_open(str(path), framework="pt", device="cpu") as handle:
-        header = handle.metadata() or {}
-        if header.get("format") != FORMAT:
-            raise LTHInputError(f"{path} is not an hf_lth compact weights file (format {header.get('format')!r}).")
-        if header.get("format_version") != FORMAT_VERSION:
-            raise LTHInputError(f"{path} has compact format version {header.get('format_version')}; "
-                                f"this hf_lth reads version {FORMAT_VERSION}.")
-        layout = json.loads(header["layout"])
+        layout = json.loads(_checked_header(handle, path)["layout"])
         for name, entry in layout.items():
             if entry["kind"] == "dense":
                 state[name] = handle.get_tensor(name)
@@ -126,6 +123,20 @@ def load_compact(path: str | Path, device: str | torch.device = "cpu") -> dict[s
         moved: dict[int, torch.Tensor] = {}
         state = {name: moved.setdefault(id(t), t.to(device)) for name, t in state.items()}
     return {name: state[name] for name in layout}  # the saved order
+
+
+def load_compact_mask(path: str | Path) -> dict[str, torch.Tensor]:
+    """The masks stored in a compact file (name -> bool tensor), without expanding the weights: a compact ticket
+    needs no separate 1-byte-per-weight `lth_mask.safetensors` (`TicketMask(load_compact_mask(path))`)."""
+    masks = {}
+    with safe_open(str(path), framework="pt", device="cpu") as handle:
+        layout = json.loads(_checked_header(handle, Path(path))["layout"])
+        for name, entry in layout.items():
+            if entry["kind"] == "masked":
+                numel = int(np.prod(entry["shape"], dtype=np.int64))
+                bits = handle.get_tensor(name + _BITS).numpy()
+                masks[name] = torch.from_numpy(np.unpackbits(bits, count=numel, bitorder="little").view(bool)).view(entry["shape"])
+    return masks
 
 
 def compact_metadata(path: str | Path) -> dict[str, str]:
@@ -162,6 +173,17 @@ def load_compact_model(folder: str | Path, model_class=None, **config_kwargs) ->
     return model
 
 
+def _checked_header(handle, path: Path) -> dict[str, str]:
+    header = handle.metadata() or {}
+    if header.get("format") != FORMAT:
+        raise LTHInputError(f"{path} is not an hf_lth compact weights file (format {header.get('format')!r}).")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise LTHInputError(
+            f"{path} has compact format version {header.get('format_version')}; this hf_lth reads version {FORMAT_VERSION}."
+        )
+    return header
+
+
 def _expand(name: str, entry: dict[str, Any], bits: torch.Tensor, values: torch.Tensor, path: Path) -> torch.Tensor:
     shape = entry["shape"]
     numel = int(np.prod(shape, dtype=np.int64))
@@ -170,8 +192,30 @@ def _expand(name: str, entry: dict[str, Any], bits: torch.Tensor, values: torch.
     if int(keep.sum()) != values.numel():
         raise LTHInputError(f"{path} is damaged: '{name}' keeps {int(keep.sum())} weights but stores {values.numel()}.")
     dense = torch.zeros(numel, dtype=values.dtype)
-    dense[keep_t] = values
+    dense_array, values_array = _numpy_view(dense), _numpy_view(values)
+    if dense_array is not None and values_array is not None:
+        dense_array[keep] = values_array
+    else:
+        dense[keep_t] = values
     return dense.view(shape)
+
+
+def _numpy_view(tensor: torch.Tensor) -> np.ndarray | None:
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError):  # bfloat16 and other dtypes numpy does not have
+        return None
+
+
+def _select(flat: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """flat[keep], through numpy where it can (one thread: immune to a busy core, unlike torch's kernels)."""
+    array = _numpy_view(flat)
+    return torch.from_numpy(array[keep.numpy()]) if array is not None else flat[keep]
+
+
+def _count_nonzero(tensor: torch.Tensor) -> int:
+    array = _numpy_view(tensor)
+    return int(np.count_nonzero(array)) if array is not None else int(torch.count_nonzero(tensor))
 
 
 def _aliases(state: Mapping[str, torch.Tensor], mask: Mapping[str, torch.Tensor]) -> dict[str, str]:

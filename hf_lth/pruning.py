@@ -71,7 +71,8 @@ def global_magnitude(weights: Mapping[str, torch.Tensor], mask: TicketMask, frac
     """Prune the smallest-magnitude surviving weights across all prunable tensors together."""
     with _single_threaded():
         keys = _MagnitudeKeys(weights, mask)
-        return _prune_smallest(keys, mask, num_to_prune(fraction, keys.survivors()))
+        survivors = keys.survivors()
+        return _prune_smallest(keys, mask, num_to_prune(fraction, survivors), survivors)
 
 
 @register_strategy("layerwise_magnitude")
@@ -84,7 +85,8 @@ def layerwise_magnitude(
         for name in mask:
             sub = TicketMask({name: mask[name]})
             keys = _MagnitudeKeys(weights, sub)
-            new[name] = _prune_smallest(keys, sub, num_to_prune(fraction, keys.survivors()))[name]
+            survivors = keys.survivors()
+            new[name] = _prune_smallest(keys, sub, num_to_prune(fraction, survivors), survivors)[name]
     return TicketMask(new)
 
 
@@ -94,7 +96,8 @@ def random_global(weights: Mapping[str, torch.Tensor], mask: TicketMask, fractio
     index = {name: i for i, name in enumerate(mask)}
     with _single_threaded():
         keys = _RandomKeys(mask, seed, index)
-        return _prune_smallest(keys, mask, num_to_prune(fraction, keys.survivors()))
+        survivors = keys.survivors()
+        return _prune_smallest(keys, mask, num_to_prune(fraction, survivors), survivors)
 
 
 def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
@@ -103,8 +106,8 @@ def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
     with _single_threaded():
         for i, (name, m) in enumerate(mask.items()):
             dense = TicketMask({name: torch.ones_like(m, device="cpu")})
-            k = m.numel() - int(m.sum())
-            new[name] = _prune_smallest(_RandomKeys(dense, seed, {name: i}), dense, k)[name]
+            k = m.numel() - int(np.count_nonzero(_flat_alive(m)))
+            new[name] = _prune_smallest(_RandomKeys(dense, seed, {name: i}), dense, k, m.numel())[name]
     return TicketMask(new)
 
 
@@ -221,13 +224,13 @@ def _single_threaded():
 # ----------------------------------------------------------------------------------------- selection
 
 
-def _prune_smallest(keys: _Keys, mask: TicketMask, k: int) -> TicketMask:
-    """Prune the `k` survivors with the smallest keys, ties to the earliest (tensor order, then flat index)."""
+def _prune_smallest(keys: _Keys, mask: TicketMask, k: int, survivors: int) -> TicketMask:
+    """Prune the `k` smallest-key weights of the `survivors` that `mask` keeps, ties to the earliest (tensor
+    order, then flat index)."""
     if k == 0:
         return TicketMask({name: m.clone() for name, m in mask.items()})
     names = list(mask)
     total = sum(m.numel() for m in mask.values())
-    survivors = keys.survivors()
     limit = max(_MIN_WINDOW_KEYS, total // 128)
     if total >= _SAMPLE_MIN_WEIGHTS:
         window = _sampled_window(keys, names, k, survivors)

@@ -10,6 +10,7 @@ from hf_lth.compact import (
     COMPACT_WEIGHTS_NAME,
     compact_metadata,
     load_compact,
+    load_compact_mask,
     load_compact_model,
     load_ticket_state,
     save_compact,
@@ -54,6 +55,7 @@ def test_cnn_ticket_round_trip_is_exact_and_at_most_a_fifth_of_the_dense_file(tm
         keep = mask[name]
         assert torch.equal(_bits(loaded[name][keep]), _bits(model.state_dict()[name][keep]))
     assert compact_metadata(tmp_path / COMPACT_WEIGHTS_NAME)["sparsity"] == f"{mask.sparsity():.4f}"
+    assert TicketMask(load_compact_mask(tmp_path / COMPACT_WEIGHTS_NAME)).digest() == mask.digest()
 
 
 def test_bert_ticket_folder_loads_back_into_a_model_with_the_same_outputs(tmp_path):
