@@ -2,13 +2,14 @@
 """Target 1: an LTHTrainer optimizer step at 80% sparsity over a plain Trainer step, same model, data and seed.
 
 For each model (the seed-sized CNN preset with a 25,000-word vocabulary, the LSTM preset, a tiny BERT and a
-random-init BERT-base), three configurations train the same initial weights on the same batches:
+random-init BERT-base), four configurations train the same initial weights on the same batches:
 
 - `plain`: `transformers.Trainer`;
 - `lth`: `hf_lth.LTHTrainer` with an 80%-sparse global-magnitude mask (`trainer.train()`: the per-step path of
   every round; the mask is multiplied into the weights after each optimizer step);
 - `torch_prune`: `Trainer` on the same model after `torch.nn.utils.prune.custom_from_mask` on the same weights
-  (the `weight_orig * weight_mask` re-parametrisation BERT-Tickets uses).
+  (the `weight_orig * weight_mask` re-parametrisation BERT-Tickets uses);
+- `plain_again`: a second plain `Trainer`, an A/A control whose ratio to `plain` is the noise floor.
 
 Each step is timed by a callback from `on_step_begin` to `on_step_end` (forward, backward, clipping, optimizer,
 mask, scheduler, zero_grad; `time.perf_counter`). The first `--warmup` steps of every run are dropped, and one
@@ -55,7 +56,7 @@ from hf_lth.callbacks import TicketMaskCallback  # noqa: E402
 from hf_lth.model_loading import MODEL_PRESETS  # noqa: E402
 from hf_lth.models import TextCNNConfig, TextCNNForSequenceClassification, TextRNNConfig, TextRNNForSequenceClassification  # noqa: E402
 
-CONFIGS = ("plain", "lth", "torch_prune")
+CONFIGS = ("plain", "lth", "torch_prune", "plain_again")  # plain_again: an A/A control of the method
 
 
 @dataclass
@@ -237,7 +238,7 @@ def make_trainer(config: str, template, mask: TicketMask, data: Dataset, setup: 
 
 def pruned_fraction(config: str, model, mask: TicketMask) -> float | None:
     """The fraction of masked weights that are zero after training (80% if the mask held)."""
-    if config == "plain":
+    if config in ("plain", "plain_again"):
         return None
     params = dict(model.named_parameters())
 
@@ -310,7 +311,7 @@ def bench_model(name: str, setup: Setup, warmup: int, quick: bool, sparsity: flo
         # One untimed run first: the first steps of a process (allocator, kernels, page faults) are much slower.
         run_once("plain", template, mask, data, setup, warmup, workdir)
         for r in range(setup.rounds):
-            order = CONFIGS[r % 3:] + CONFIGS[: r % 3]
+            order = CONFIGS[r % len(CONFIGS):] + CONFIGS[: r % len(CONFIGS)]
             if interleave == "step":
                 results = run_lockstep(order, template, mask, data, setup, warmup, workdir)
             else:
@@ -341,7 +342,7 @@ def main(argv=None) -> list[common.Row]:
     parser.add_argument("--rounds", type=int, default=None, help="override the rounds of every model")
     parser.add_argument("--sparsity", type=float, default=0.8)
     parser.add_argument("--interleave", choices=("step", "run"), default="step",
-                        help="step: the three trainers take turns step by step (threads); run: one run after another")
+                        help="step: the trainers take turns step by step (threads); run: one run after another")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     args = parser.parse_args(argv)
     hf_logging.set_verbosity_error()
@@ -362,10 +363,15 @@ def main(argv=None) -> list[common.Row]:
         size = (f"{result['parameters'] / 1e6:.1f}M params, {result['prunable'] / 1e6:.2f}M prunable, "
                 f"batch {setup.batch_size} x {setup.seq_len}")
         ratio = med["lth"] / med["plain"]
+
+        def paired(config, steps=result["steps_s"]):
+            return common.median(a / b for a, b in zip(steps[config], steps["plain"]))
+
         rows.append(common.Row(
             f"{name}: LTHTrainer step at {result['mask_sparsity']:.0%} sparsity ({size})", med["lth"] * 1e3, "ms",
             "plain Trainer step", med["plain"] * 1e3, "<= 1.02x", ratio <= 1.02 if not args.quick else None,
             note=(f"mask apply {apply_ms:.2f} ms a step = {apply_ms / (med['plain'] * 1e3):.2%} of a plain step; "
+                  f"median of step-by-step lth/plain ratios {paired('lth'):.3f}; "
                   f"per-round lth/plain ratios {', '.join(f'{x:.3f}' for x in round_ratios)}; "
                   f"{len(result['steps_s']['plain'])} steps per configuration over {setup.rounds} rounds"),
         ))
@@ -379,6 +385,13 @@ def main(argv=None) -> list[common.Row]:
         rows.append(common.Row(
             f"{name}: torch.nn.utils.prune step (custom_from_mask, same weights)", med["torch_prune"] * 1e3, "ms",
             "plain Trainer step", med["plain"] * 1e3,
+            note=f"median of step-by-step ratios {paired('torch_prune'):.3f}",
+        ))
+        rows.append(common.Row(
+            f"{name}: A/A control, a second plain Trainer in the same rotation", med["plain_again"] * 1e3, "ms",
+            "plain Trainer step", med["plain"] * 1e3,
+            note=f"the noise floor of this measurement on this machine; median of step-by-step ratios "
+                 f"{paired('plain_again'):.3f}",
         ))
     settings = {"command": common.command_line(), "warmup": warmup, "interleave": args.interleave, "sparsity": args.sparsity, "quick": args.quick,
                 "torch_threads": torch.get_num_threads()}

@@ -7,7 +7,8 @@
 
 Full runs start each benchmark in its own process (no allocator or thread state carried from one to the next);
 quick runs call them in this process. Each benchmark writes `<out>/<name>.json` and `.txt`; this script adds
-`<out>/summary.md` (the table of docs/performance.md) and `<out>/summary.json`.
+`<out>/summary.md` (the table of docs/performance.md) and `<out>/summary.json`, over every result in `<out>`
+(so `--only` refreshes some rows and keeps the others).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             if status:
                 failed.append(name)
         print(f"== {name}: {time.perf_counter() - started:.1f} s ==\n", flush=True)
-    print(summary(out, names, args.quick))
+    print(summary(out, list(BENCHMARKS), args.quick))  # every result in `out`, also those of earlier runs
     print(f"results in {out}")
     return 1 if failed else 0
 
