@@ -4,10 +4,11 @@ Every killed run is compared with one uninterrupted run of the same command (sam
 the rerun must finish with bitwise-equal masks (`TicketMask.digest()`) and weights, equal records (metrics,
 counts, learning rates; `wall_time_s` may differ, and so may `train_loss` of a round resumed from a Trainer
 checkpoint, which Trainer averages over the steps of the resumed call only) and a clean folder (no
-temporary file or folder, no checkpoint left). The moments are found by watching the child: its Trainer
-log lines (`--logging_steps 1`, unbuffered stdout) and its output folder, polled in a tight loop once the
-moment is near, so no hook in the package is needed. After each kill the test asserts that it landed where
-intended, so a missed moment fails loudly instead of passing vacuously.
+temporary file or folder, no checkpoint left). Every moment is reached deterministically: the child runs
+through `helpers/paused_run_lth.py`, which stops it there (after Trainer logs a step, before it writes a
+checkpoint's `trainer_state.json`, or before a ticket folder is renamed into place) until it is killed. No
+hook in the package is needed, and a fast machine cannot run past the moment (polling for it did, on CI).
+After each kill the test asserts that it landed where intended, so a missed moment fails loudly.
 
 Scenarios (run two at a time by a module fixture, to keep CI time down):
 - killed while round 1 trains before its first checkpoint, then while round 1's ticket is being written;
@@ -23,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -64,49 +64,31 @@ def command(out: Path) -> list[str]:
 # ---------------------------------------------------------------- moments to kill at
 
 
-def when_round_trains(round_index: int, after_step: int):
-    """True once the loss of `after_step` of `round_index` is logged: the round is training."""
-    def moment(lines):
-        return any(s >= after_step for s in training_steps_logged(lines, round_index, STEPS_PER_ROUND))
-    return moment
+def when_round_trains(round_index: int, after_step: int) -> dict:
+    """Pause the child once the loss of optimizer step `after_step` of `round_index` is logged."""
+    return {"round": round_index, "step": after_step}
 
 
-def _round_evaluated(lines, round_index: int) -> bool:
-    return any("test_loss" in r and int(r["lth_round"]) == round_index for r in log_records(lines))
+def when_ticket_is_written(round_index: int) -> dict:
+    """Pause the child just before `.round_XX.tmp-PID` is renamed to `round_XX`: the ticket is fully written
+    under its temporary name, and the final name does not exist yet."""
+    return {"rename": rf"\.round_{round_index:02d}\.tmp-\d+"}
 
 
-def when_ticket_is_written(out: Path, round_index: int):
-    """True while `.round_XX.tmp-PID` exists: the ticket folder is being written, not yet renamed."""
-    prefix = f".round_{round_index:02d}.tmp-"
-
-    def moment(lines):
-        if not _round_evaluated(lines, round_index):  # the ticket is written right after the test evaluation
-            time.sleep(0.01)
-            return False
-        return out.is_dir() and any(name.startswith(prefix) for name in os.listdir(out))
-    return moment
-
-
-def when_checkpoint_is_written(out: Path, round_index: int, step: int):
-    """True once Trainer has created `checkpoint-<step>` of the round (it fills the folder in place)."""
-    folder = out / "checkpoints" / f"round_{round_index:02d}" / f"checkpoint-{step}"
-
-    def moment(lines):
-        if not when_round_trains(round_index, step)(lines):  # Trainer saves right after logging the step
-            time.sleep(0.01)
-            return False
-        return folder.is_dir()
-    return moment
+def when_checkpoint_is_written(round_index: int, step: int) -> dict:
+    """Pause the child while `checkpoint-<step>` of the round is half-written: Trainer fills the folder in place
+    and writes `trainer_state.json` last; the pause comes just before it."""
+    return {"save_state": rf"round_{round_index:02d}/checkpoint-{step}/trainer_state\.json$"}
 
 
 # ---------------------------------------------------------------- scenarios (run once, two at a time)
 
 
 def _chain(out: Path, kills) -> dict:
-    """Run the command once per moment in `kills` (killing it there), then once to the end."""
+    """Run the command once per moment in `kills` (the child pauses there and is killed), then once to the end."""
     record = {"killed": [], "final": None}
     for moment, inspect in kills:
-        run = run_cli(command(out), kill_when=moment(out))
+        run = run_cli(command(out), pause_at=moment)
         record["killed"].append((run, inspect(out) if run.killed else None))
     record["final"] = run_cli(command(out))
     return record
@@ -125,30 +107,20 @@ def _state(out: Path) -> dict:
     }
 
 
-def _break_checkpoint(out: Path) -> dict:
-    """Trainer writes trainer_state.json last: if the kill came after it, remove it to get the state that a
-    kill a moment earlier leaves (a checkpoint folder without its state). Returns what the kill left."""
-    state = _state(out)
-    latest = out / "checkpoints" / "round_01" / "checkpoint-3"
-    state["completed_before_kill"] = (latest / "trainer_state.json").is_file()
-    (latest / "trainer_state.json").unlink(missing_ok=True)
-    return state
-
-
 @pytest.fixture(scope="module")
 def scenarios(tmp_path_factory):
     root = tmp_path_factory.mktemp("crash")
     jobs = {
         # killed while round 1 trains (before its first checkpoint), then while its ticket is written
         "train_then_ticket": lambda: _chain(root / "train_then_ticket", [
-            (lambda out: when_round_trains(1, after_step=1), _state),
-            (lambda out: when_ticket_is_written(out, 1), _state),
+            (when_round_trains(1, after_step=1), _state),
+            (when_ticket_is_written(1), _state),
         ]),
         # killed while checkpoint-3 of round 1 is written, then in round 1 once checkpoint-3 is complete:
         # the last run resumes inside the round, from its last complete checkpoint
         "checkpoints": lambda: _chain(root / "checkpoints", [
-            (lambda out: when_checkpoint_is_written(out, 1, 3), _break_checkpoint),
-            (lambda out: when_round_trains(1, after_step=4), _state),
+            (when_checkpoint_is_written(1, 3), _state),
+            (when_round_trains(1, after_step=4), _state),
         ]),
         "reference": lambda: {"final": run_cli(command(root / "reference")), "killed": []},
     }
@@ -240,6 +212,8 @@ def test_kill_while_a_checkpoint_is_written_then_resume_inside_the_round(scenari
     # 1st kill: checkpoint-3 of round 1 exists without its trainer_state.json (Trainer writes it last)
     assert first.killed and "round_01" not in state1["entries"], state1
     assert "round_01/checkpoint-3" in state1["checkpoints"], state1
+    assert "model.safetensors" in state1["checkpoints"]["round_01/checkpoint-3"], state1
+    assert "trainer_state.json" not in state1["checkpoints"]["round_01/checkpoint-3"], state1
     # the 2nd run must not resume from the broken checkpoint: it restarts round 1, and is killed after step 4
     assert second.killed, f"the second run did not reach step 4 of round 1:\n{second.stderr[-3000:]}"
     steps = training_steps_logged(second.lines, 1, STEPS_PER_ROUND)

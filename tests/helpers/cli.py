@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import os
 import signal
 import subprocess
@@ -13,8 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import paused_run_lth
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_LTH = REPO_ROOT / "examples" / "run_lth.py"
+PAUSED_RUN_LTH = Path(paused_run_lth.__file__)
 
 # A TextCNN small enough that one process starts, trains two rounds and exits in a few seconds.
 TINY = [
@@ -56,15 +60,22 @@ def run_cli(
     timeout: float = 240,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    pause_at: dict | None = None,
 ) -> Run:
     """Run run_lth.py with `args`; if `kill_when(stdout lines so far)` becomes true, SIGKILL it at once.
 
     `kill_when` is polled in a tight loop (it may also look at the file system), so the kill lands within
-    a fraction of a millisecond of the moment it describes.
+    a fraction of a millisecond of the moment it describes. For moments too short to catch by polling, give
+    `pause_at` instead (see `paused_run_lth.py`): the child stops there by itself and is killed while it waits.
     """
+    env = dict(env or cli_env())
+    script = RUN_LTH
+    if pause_at is not None:
+        script, env["HF_LTH_TEST_PAUSE"] = PAUSED_RUN_LTH, json.dumps(pause_at)
+        kill_when = kill_when or paused
     proc = subprocess.Popen(
-        [sys.executable, str(RUN_LTH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=env or cli_env(), cwd=cwd,
+        [sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=cwd,
     )
     out, err = Lines(), Lines()
     pumps = [threading.Thread(target=_pump, args=(proc.stdout, out), daemon=True),
@@ -90,6 +101,11 @@ def run_cli(
     for pump in pumps:
         pump.join(timeout=10)
     return Run(proc.returncode, "".join(out), "".join(err), killed, out)
+
+
+def paused(lines: list[str]) -> bool:
+    """True once a child started with `pause_at` has reached its moment and waits to be killed."""
+    return any(line.startswith(paused_run_lth.PAUSED_MARKER) for line in lines[-3:])
 
 
 class Lines(list):
