@@ -54,6 +54,11 @@ class LTHArguments(TrainingArguments):
     lth_controls: str = field(
         default="", metadata={"help": f"Controls run after the rounds, comma-separated: {', '.join(CONTROLS)}."}
     )
+    lth_control_rounds: str = field(
+        default="all",
+        metadata={"help": "Pruned rounds that get the controls: 'all', or round numbers '5,10' (controls cost a "
+                          "round each: at the sparsities to compare, they cost far less than at every round)."},
+    )
     lth_selection_metric: str = field(
         default="accuracy", metadata={"help": "Validation metric that picks the best ticket (accuracy | f1)."}
     )
@@ -98,6 +103,7 @@ class LTHArguments(TrainingArguments):
         unknown = [c for c in self.controls if c not in CONTROLS]
         if unknown:
             raise LTHInputError(f"unknown lth_controls {unknown}; choose from {', '.join(CONTROLS)}.")
+        self.control_rounds  # raises on a malformed value
         if self.lth_selection_metric not in ("accuracy", "f1"):
             raise LTHInputError(f"lth_selection_metric must be accuracy or f1, got '{self.lth_selection_metric}'.")
 
@@ -108,6 +114,22 @@ class LTHArguments(TrainingArguments):
     @property
     def controls(self) -> list[str]:
         return [c.strip() for c in self.lth_controls.split(",") if c.strip()]
+
+    @property
+    def control_rounds(self) -> list[int] | None:
+        """The pruned rounds named by `lth_control_rounds`, or None for all of them."""
+        value = self.lth_control_rounds.strip()
+        if value == "all":
+            return None
+        try:
+            rounds = sorted({int(part) for part in value.split(",") if part.strip()})
+        except ValueError:
+            rounds = []
+        if not rounds or rounds[0] < 1:
+            raise LTHInputError(
+                f"lth_control_rounds must be 'all' or pruned round numbers (>= 1) like '5,10', got '{value}'."
+            )
+        return rounds
 
     @property
     def num_pruning_rounds(self) -> int:

@@ -123,17 +123,21 @@ class LTHTrainer(Trainer):
             command=" ".join(["python"] + sys.argv) if sys.argv and sys.argv[0] else None,
         )
 
-    def run_controls(self, kinds: list[str] | None = None) -> dict[str, Any]:
-        """Train the controls for every finished pruned round of this folder, skipping finished ones.
+    def run_controls(self, kinds: list[str] | None = None, rounds: list[int] | None = None) -> dict[str, Any]:
+        """Train the controls for the finished pruned rounds of this folder (default: `--lth_control_rounds`),
+        skipping finished ones.
 
         `random_pruning`: a random mask with each tensor's sparsity equal to the ticket's, from the ticket's
         starting weights. `random_reinit`: the ticket's mask over freshly initialised prunable weights.
         """
         kinds = kinds or self.args.controls
+        wanted = rounds if rounds is not None else self.args.control_rounds
         self._claim_folder()
-        rounds = [r for r in self.folder.finished_rounds() if r > 0]
+        finished = [r for r in self.folder.finished_rounds() if r > 0]
+        rounds = finished if wanted is None else [r for r in finished if r in wanted]
         if not rounds:
-            raise LTHInputError(f"{self.folder.root} has no finished pruned round to run controls for.")
+            which = "" if wanted is None else f" among rounds {wanted}"
+            raise LTHInputError(f"{self.folder.root} has no finished pruned round{which} to run controls for.")
         for kind in kinds:
             if kind not in _CONTROL_SEED_OFFSET:
                 raise LTHInputError(f"unknown control '{kind}'; choose from {sorted(_CONTROL_SEED_OFFSET)}.")

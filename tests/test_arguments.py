@@ -18,6 +18,8 @@ from hf_lth.rewind import RewindSpec, parse_rewind
         (["--lth_controls", "shuffle"], r"unknown lth_controls \['shuffle'\]"),
         (["--lth_one_shot"], "lth_one_shot needs lth_target_sparsity"),
         (["--lth_target_sparsity", "1.0"], r"lth_target_sparsity must be in \(0, 1\)"),
+        (["--lth_control_rounds", "0,5"], r"lth_control_rounds must be 'all' or pruned round numbers .* got '0,5'"),
+        (["--lth_control_rounds", "last"], r"lth_control_rounds .* got 'last'"),
     ],
 )
 def test_bad_flags_are_named(flags, message):
@@ -36,6 +38,11 @@ def test_defaults_suit_models_trained_from_scratch():
     args = LTHArguments()
     assert (args.output_dir, args.learning_rate, args.per_device_train_batch_size) == ("lth_output", 1e-3, 32)
     assert args.rewind == RewindSpec("init") and args.controls == []
+
+
+def test_control_rounds():
+    assert LTHArguments().control_rounds is None
+    assert LTHArguments(lth_control_rounds="10, 5,5").control_rounds == [5, 10]
 
 
 def test_rewind_specs():

@@ -144,6 +144,16 @@ def test_controls_keep_counts_or_mask_and_change_the_other(tmp_path, dataset):
     assert {k: len(v) for k, v in results["controls"].items()} == {"random_pruning": 1, "random_reinit": 1}
 
 
+def test_controls_only_at_the_chosen_rounds(tmp_path, dataset):
+    trainer = make_trainer(tmp_path, dataset, lth_rounds=2, lth_controls="random_pruning", lth_control_rounds="2",
+                           num_train_epochs=1)
+    results = trainer.find_tickets()
+    assert [r["round"] for r in results["controls"]["random_pruning"]] == [2]
+    assert sorted(p.name for p in (tmp_path / "run" / "controls" / "random_pruning").iterdir()) == ["round_02"]
+    with pytest.raises(LTHInputError, match=r"no finished pruned round among rounds \[7\]"):
+        trainer.run_controls(["random_reinit"], rounds=[7])
+
+
 def test_resume_skips_finished_rounds_and_matches_an_uninterrupted_run(tmp_path, dataset):
     make_trainer(tmp_path, dataset, name="straight").find_tickets()
     make_trainer(tmp_path, dataset, name="resumed", lth_rounds=1).find_tickets()
