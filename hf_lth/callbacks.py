@@ -32,6 +32,10 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         # None for a fresh train(); after a resume, the value saved in the checkpoint (see `state()`)
         saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
         self.last_learning_rate = (saved or {}).get("attributes", {}).get("last_learning_rate")
+        if saved is None and state.stateful_callbacks is not None:
+            # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
+            # would look the entry up and fail with a KeyError, so give it one.
+            state.stateful_callbacks[type(self).__name__] = self.state()
 
     def state(self) -> dict:
         """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""

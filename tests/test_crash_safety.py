@@ -296,6 +296,21 @@ def test_crash_in_round_0_after_the_late_rewind_point_resumes_from_its_checkpoin
     assert all(torch.equal(a[k], b[k]) for k in b)
 
 
+def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, dataset):
+    """A checkpoint whose trainer_state.json has no TicketMaskCallback entry (written by an older hf_lth) must
+    resume: Trainer's next checkpoint used to fail with KeyError: 'TicketMaskCallback'."""
+    settings = dict(save_strategy="steps", save_steps=2, max_steps=6)
+    trainer_for(tmp_path / "straight", dataset, **settings).find_tickets()
+    with pytest.raises(Crash):
+        trainer_for(tmp_path / "old", dataset, callbacks=[CrashAt(3)], **settings).find_tickets()
+    state_file = tmp_path / "old" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    del state["stateful_callbacks"]["TicketMaskCallback"]
+    state_file.write_text(json.dumps(state))
+    trainer_for(tmp_path / "old", dataset, **settings).find_tickets()
+    assert masks_of(tmp_path / "old", 1) == masks_of(tmp_path / "straight", 1)
+
+
 def test_a_round_after_a_resume_prunes_as_an_uninterrupted_run(tmp_path, dataset):
     """The mask read back from round 0's folder must prune exactly as the one in memory would: the random
     strategy's per-tensor keys (and magnitude pruning's tie-breaking) follow the order of the mask's tensors,
