@@ -6,7 +6,7 @@ model folder also loads with `trust_remote_code=True` where `hf_lth` is not inst
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
@@ -77,11 +77,12 @@ class TextRNNPreTrainedModel(PreTrainedModel):
 
 
 class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
-    """Embedding -> RNN/LSTM/GRU over the packed sequence -> last layer's final hidden state(s) -> dropout -> linear.
+    """Embedding -> RNN/LSTM/GRU over the packed sequence -> pooled features -> dropout -> linear.
 
     The recurrent layer reads only the real tokens (`pack_padded_sequence` with lengths from `attention_mask`), so a
-    text gets the same logits alone and right-padded in a batch. Bidirectional models concatenate the forward and
-    backward final states of the last layer.
+    text gets the same logits alone and right-padded in a batch. With `pooling="last"` the features are the last
+    layer's final hidden states (forward and backward concatenated); with `"max"` or `"mean"`, its outputs pooled
+    over the real tokens.
     """
 
     def __init__(self, config: TextRNNConfig):
@@ -126,12 +127,20 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
         embedded = self.embedding(input_ids)
         # pack_padded_sequence wants lengths on the CPU: the one host sync of this model.
         packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, hidden = self.rnn(packed)
-        if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
-            hidden = hidden[0]
-        directions = 2 if self.config.bidirectional else 1
-        last_layer = hidden.view(self.config.num_layers, directions, batch_size, self.config.hidden_size)[-1]
-        features = torch.cat(list(last_layer.unbind(0)), dim=-1)  # (batch, directions * hidden_size)
+        output, hidden = self.rnn(packed)
+        pooling = getattr(self.config, "pooling", "last")
+        if pooling == "last":
+            if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
+                hidden = hidden[0]
+            directions = 2 if self.config.bidirectional else 1
+            last_layer = hidden.view(self.config.num_layers, directions, batch_size, self.config.hidden_size)[-1]
+            features = torch.cat(list(last_layer.unbind(0)), dim=-1)  # (batch, directions * hidden_size)
+        elif pooling == "max":  # padding positions are -inf, so they never win
+            padded, _ = pad_packed_sequence(output, batch_first=True, padding_value=float("-inf"), total_length=seq_len)
+            features = padded.amax(dim=1)
+        else:  # mean over the real tokens; padding positions are zero
+            padded, _ = pad_packed_sequence(output, batch_first=True, total_length=seq_len)
+            features = padded.sum(dim=1) / lengths.to(padded.device, padded.dtype).unsqueeze(-1)
         logits = self.classifier(self.dropout(features))
 
         loss = classification_loss(self.config, logits, labels) if labels is not None else None

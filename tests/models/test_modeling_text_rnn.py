@@ -49,6 +49,22 @@ def test_forward_backward_with_labels(cell, texts, right_pad):
         assert param.grad.abs().sum() > 0, name
 
 
+def test_invalid_pooling_is_rejected():
+    with pytest.raises(ValueError, match="pooling must be one of last, max, mean, got 'attention'"):
+        TextRNNConfig(pooling="attention")
+
+
+def test_pooled_features_are_the_pooled_outputs(texts, right_pad):
+    """max/mean pooling read the last layer's outputs over the real tokens only."""
+    model = tiny_model(cell="gru", num_layers=1, pooling="max").eval()
+    text = texts[3]
+    with torch.no_grad():
+        outputs, _ = model.rnn(model.embedding(text.unsqueeze(0)))
+        for pooling, expected in (("max", outputs[0].amax(0)), ("mean", outputs[0].mean(0))):
+            model.config.pooling = pooling
+            assert torch.allclose(model(text.unsqueeze(0)).logits[0], model.classifier(expected), atol=1e-6)
+
+
 def test_vanilla_rnn_uses_tanh():
     assert tiny_model(cell="rnn").rnn.nonlinearity == "tanh"
 
@@ -78,9 +94,10 @@ def test_one_label_is_regression():
     assert model.config.problem_type == "regression" and out.loss.shape == ()
 
 
+@pytest.mark.parametrize("pooling", ["last", "max", "mean"])
 @pytest.mark.parametrize("cell", CELLS)
-def test_padding_does_not_leak(cell, texts, right_pad, randomize):
-    model = tiny_model(cell=cell).eval()
+def test_padding_does_not_leak(cell, pooling, texts, right_pad, randomize):
+    model = tiny_model(cell=cell, pooling=pooling).eval()
     randomize(model)
     input_ids, attention_mask = right_pad(texts)
     with torch.no_grad():
@@ -88,7 +105,7 @@ def test_padding_does_not_leak(cell, texts, right_pad, randomize):
         unmasked = model(input_ids).logits
         for row, text in enumerate(texts):
             alone = model(text.unsqueeze(0)).logits[0]
-            assert torch.allclose(alone, batched[row], atol=1e-5), f"{cell}: text of length {len(text)}"
+            assert torch.allclose(alone, batched[row], atol=1e-5), f"{cell}, {pooling}: text of length {len(text)}"
     # Sanity check of the test itself: reading the padding changes the logits.
     assert not torch.allclose(unmasked[0], batched[0], atol=1e-3)
 
