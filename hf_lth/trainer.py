@@ -99,9 +99,11 @@ class LTHTrainer(Trainer):
         start = 0
         if finished:
             start = self._resume_after(finished)
+        results = None
         for index in range(start, last + 1):
             self._run_round(index)
-        results = self._collect()
+            results = self._collect()  # lth_results.json is current after every round, for whoever watches the run
+        results = results or self._collect()
         if args.controls:
             results = self.run_controls(args.controls)
         if self.is_world_process_zero():
@@ -145,6 +147,7 @@ class LTHTrainer(Trainer):
             for index in rounds:
                 if index not in done:
                     self._run_control_round(kind, index)
+                    self._collect()
         return self._collect()
 
     # ------------------------------------------------------------------ rounds

@@ -144,6 +144,23 @@ def test_controls_keep_counts_or_mask_and_change_the_other(tmp_path, dataset):
     assert {k: len(v) for k, v in results["controls"].items()} == {"random_pruning": 1, "random_reinit": 1}
 
 
+class ResultsWatcher(TrainerCallback):
+    """Reads lth_results.json at the start of every train() call, as someone watching a long run would."""
+
+    def __init__(self, path):
+        self.path, self.seen = path, []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        rounds = json.loads(self.path.read_text())["rounds"] if self.path.is_file() else []
+        self.seen.append([r["round"] for r in rounds])
+
+
+def test_results_file_is_current_after_every_round(tmp_path, dataset):
+    watcher = ResultsWatcher(tmp_path / "run" / "lth_results.json")
+    make_trainer(tmp_path, dataset, callbacks=[watcher], lth_rounds=2, num_train_epochs=1).find_tickets()
+    assert watcher.seen == [[], [0], [0, 1]]
+
+
 def test_controls_only_at_the_chosen_rounds(tmp_path, dataset):
     trainer = make_trainer(tmp_path, dataset, lth_rounds=2, lth_controls="random_pruning", lth_control_rounds="2",
                            num_train_epochs=1)
