@@ -101,9 +101,11 @@ def _state(out: Path) -> dict:
         for round_dir in sorted(ckpt_root.iterdir()):
             for ckpt in sorted(round_dir.iterdir()):
                 checkpoints[f"{round_dir.name}/{ckpt.name}"] = sorted(os.listdir(ckpt))
+    results = out / "lth_results.json"
     return {
         "entries": sorted(os.listdir(out)) if out.is_dir() else [],
         "checkpoints": checkpoints,
+        "results_rounds": [r["round"] for r in json.loads(results.read_text())["rounds"]] if results.is_file() else None,
     }
 
 
@@ -190,7 +192,7 @@ def test_kill_while_a_round_trains_and_while_its_ticket_is_written(scenarios, re
     assert first.killed and second.killed, "the run ended before the moment to kill it"
     # 1st kill: round 0 finished, round 1 training, before its first checkpoint
     assert "round_00" in state1["entries"] and "round_01" not in state1["entries"], state1
-    assert "lth_results.json" not in state1["entries"]
+    assert state1["results_rounds"] == [0], "lth_results.json lists exactly the finished rounds"
     assert all(not key.startswith("round_01/") for key in state1["checkpoints"]), state1
     # 2nd kill: round 1's ticket half-written under its temporary name; the final name does not exist
     assert "round_01" not in state2["entries"], f"the kill came after the rename: {state2}"
