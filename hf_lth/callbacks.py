@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import torch
@@ -25,13 +26,18 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         self.mask = mask
         self._bound: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
         self.last_learning_rate: float | None = None
+        self.elapsed_before_resume = 0.0  # seconds the round had run before the checkpoint it resumed from
+        self._started: float | None = None
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._bound = bind_for_steps(self.mask, model)
         apply_bound_(self._bound)
-        # None for a fresh train(); after a resume, the value saved in the checkpoint (see `state()`)
+        self._started = time.monotonic()
+        # None for a fresh train(); after a resume, the values saved in the checkpoint (see `state()`)
         saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
-        self.last_learning_rate = (saved or {}).get("attributes", {}).get("last_learning_rate")
+        attributes = (saved or {}).get("attributes", {})
+        self.last_learning_rate = attributes.get("last_learning_rate")
+        self.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
         if saved is None and state.stateful_callbacks is not None:
             # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
             # would look the entry up and fail with a KeyError, so give it one.
@@ -39,7 +45,9 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
 
     def state(self) -> dict:
         """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""
-        return {"args": {}, "attributes": {"last_learning_rate": self.last_learning_rate}}
+        running = time.monotonic() - self._started if self._started is not None else 0.0
+        return {"args": {}, "attributes": {"last_learning_rate": self.last_learning_rate,
+                                           "elapsed_s": round(self.elapsed_before_resume + running, 3)}}
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         apply_bound_(self._bound)

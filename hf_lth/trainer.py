@@ -205,7 +205,9 @@ class LTHTrainer(Trainer):
             )
         if index == 0 and control is None:
             self._final_learning_rate = self._mask_callback.last_learning_rate
-        record = self._round_record(index, control, train_output, time.time() - started)
+        # A resumed round also counts the time it had run before its checkpoint (saved in that checkpoint).
+        wall = time.time() - started + self._mask_callback.elapsed_before_resume
+        record = self._round_record(index, control, train_output, wall)
         self._save_ticket(self.folder.round_dir(index, control), record)
 
     def _round_record(self, index: int, control: str | None, train_output, wall: float) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -311,6 +312,31 @@ def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, data
     state_file.write_text(json.dumps(state))
     trainer_for(tmp_path / "old", dataset, **settings).find_tickets()
     assert masks_of(tmp_path / "old", 1) == masks_of(tmp_path / "straight", 1)
+
+
+class SlowStep(TrainerCallback):
+    """Sleeps `seconds` at optimizer step 1 of the first train() call: time spent before the first checkpoint."""
+
+    def __init__(self, seconds):
+        self.seconds, self.calls = seconds, 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.calls += 1
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.calls == 1 and state.global_step == 1:
+            time.sleep(self.seconds)
+
+
+def test_a_resumed_round_counts_the_time_before_its_checkpoint(tmp_path, dataset):
+    settings = dict(save_strategy="steps", save_steps=2, max_steps=4, lth_rounds=0)
+    with pytest.raises(Crash):
+        trainer_for(tmp_path / "run", dataset, callbacks=[SlowStep(1.5), CrashAt(3)], **settings).find_tickets()
+    saved = json.loads((tmp_path / "run" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json").read_text())
+    before = saved["stateful_callbacks"]["TicketMaskCallback"]["attributes"]["elapsed_s"]
+    assert before >= 1.5
+    results = trainer_for(tmp_path / "run", dataset, **settings).find_tickets()
+    assert results["rounds"][0]["wall_time_s"] >= before
 
 
 def test_a_round_after_a_resume_prunes_as_an_uninterrupted_run(tmp_path, dataset):
