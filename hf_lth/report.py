@@ -1,6 +1,8 @@
-"""Reports of a finished experiment: the round table in Markdown and the accuracy-versus-sparsity plot.
+"""Reports of experiments: the round table in Markdown and the accuracy-versus-sparsity plot.
 
-Run on a folder: `hf-lth-report OUTPUT_DIR` (installed with the package).
+Run on a folder, `hf-lth-report OUTPUT_DIR` (installed with the package); on several folders, a side-by-side
+comparison (`hf-lth-report A B --labels a,b --plot cmp.png`) or, with `--seeds`, the mean and standard deviation
+of the same experiment run with several seeds.
 """
 
 from __future__ import annotations
@@ -40,6 +42,46 @@ def round_table(results: dict[str, Any]) -> str:
             f"{record.get('wall_time_s', 0):.0f}",
         ]
         cells += [_pct(by_round[kind].get(index, {}).get("test_accuracy")) for kind in by_round]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparison_table(runs: dict[str, dict[str, Any]], split: str = "test") -> str:
+    """Several experiments side by side (rewinding kinds, strategies, models): one row per round, with the
+    sparsity (several values if the experiments differ there) and each experiment's `split` accuracy."""
+    key = f"{split}_accuracy"
+    by_run = {label: {r["round"]: r for r in results.get("rounds", [])} for label, results in runs.items()}
+    header = ["round", "sparsity %"] + [f"{label} {split} acc %" for label in runs]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for index in sorted({i for records in by_run.values() for i in records}):
+        sparsities = sorted({round(100 * r[index]["sparsity"], 1) for r in by_run.values() if index in r})
+        cells = [str(index), " / ".join(f"{x:.1f}" for x in sparsities)]
+        cells += [_pct(by_run[label].get(index, {}).get(key)) for label in runs]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def seeds_table(runs: list[dict[str, Any]], split: str = "test") -> str:
+    """The same experiment run with several seeds: per round, the mean ± standard deviation of the tickets' and
+    each control's `split` accuracy, and how many runs have that round."""
+    key = f"{split}_accuracy"
+    series = {"IMP": [run.get("rounds", []) for run in runs]}
+    for kind in sorted({k for run in runs for k in run.get("controls", {})}):
+        series[CONTROL_LABELS.get(kind, kind)] = [run.get("controls", {}).get(kind, []) for run in runs]
+    header = ["round", "sparsity %", "runs"] + [f"{label} {split} acc % (mean ± std)" for label in series]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rounds = sorted({r["round"] for records in series["IMP"] for r in records})
+    for index in rounds:
+        cells = [str(index)]
+        imp = [r for records in series["IMP"] for r in records if r["round"] == index and r.get(key) is not None]
+        cells += [f"{100 * statistics.fmean(r['sparsity'] for r in imp):.1f}" if imp else "–", str(len(imp))]
+        for per_run in series.values():
+            values = [100 * r[key] for records in per_run for r in records if r["round"] == index and r.get(key) is not None]
+            if not values:
+                cells.append("–")
+            else:
+                spread = statistics.stdev(values) if len(values) > 1 else 0.0
+                cells.append(f"{statistics.fmean(values):.2f} ± {spread:.2f}" + ("" if len(values) == len(runs) else f" (n={len(values)})"))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -108,6 +150,31 @@ def plot_accuracy_vs_sparsity(
     return path
 
 
+def plot_comparison(runs: dict[str, dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None) -> Path:
+    """Plot `split` accuracy against sparsity, one curve per experiment in `runs` (label -> results)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label, results in runs.items():
+        sparsity, accuracy, _ = _mean_curve([results.get("rounds", [])], f"{split}_accuracy")
+        if sparsity:
+            ax.plot(sparsity, accuracy, marker="o", label=label)
+    ax.set_xlabel("sparsity of prunable weights (%)")
+    ax.set_ylabel(f"{split} accuracy (%)")
+    ax.set_title(title or "Accuracy versus sparsity")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def _mean_curve(per_run: list[list[dict[str, Any]]], key: str) -> tuple[list[float], list[float], list[float]]:
     """Per round index: mean sparsity (%), mean and standard deviation of `key` (%) over the runs that have it."""
     by_round: dict[int, list[tuple[float, float]]] = {}
@@ -133,20 +200,41 @@ def load_results(folder: str | Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Round table and accuracy-vs-sparsity plot of an LTH experiment.")
-    parser.add_argument("output_dir", help="the experiment folder holding lth_results.json")
-    parser.add_argument("--plot", help="PNG path (default OUTPUT_DIR/accuracy_vs_sparsity.png)")
+    parser = argparse.ArgumentParser(description="Round table and accuracy-vs-sparsity plot of LTH experiments.")
+    parser.add_argument("output_dirs", nargs="+", metavar="output_dir",
+                        help="experiment folder(s) holding lth_results.json; several are compared side by side")
+    parser.add_argument("--plot", help="PNG path (default OUTPUT_DIR/accuracy_vs_sparsity.png for one folder)")
     parser.add_argument("--split", default="test", choices=["eval", "test"])
+    parser.add_argument("--labels", help="comma-separated names of the folders in the comparison (default: their names)")
+    parser.add_argument("--seeds", action="store_true", help="the folders are one experiment with several seeds: "
+                                                             "report the mean and standard deviation")
     args = parser.parse_args(argv)
     try:
-        results = load_results(args.output_dir)
+        runs = [load_results(folder) for folder in args.output_dirs]
     except FileNotFoundError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(round_table(results))
-    figures = headline(results, split=args.split)
-    print("\n" + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
-    plot = plot_accuracy_vs_sparsity(results, args.plot or Path(args.output_dir) / "accuracy_vs_sparsity.png", args.split)
+    if len(runs) == 1 and not args.seeds:
+        results, folder = runs[0], args.output_dirs[0]
+        print(round_table(results))
+        figures = headline(results, split=args.split)
+        print("\n" + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+        plot = plot_accuracy_vs_sparsity(results, args.plot or Path(folder) / "accuracy_vs_sparsity.png", args.split)
+    else:
+        if not args.plot:
+            print("error: with several folders, give --plot PATH for the figure.", file=sys.stderr)
+            return 2
+        labels = args.labels.split(",") if args.labels else [Path(folder).resolve().name for folder in args.output_dirs]
+        if len(labels) != len(runs):
+            print(f"error: {len(labels)} labels for {len(runs)} folders.", file=sys.stderr)
+            return 2
+        if args.seeds:
+            print(seeds_table(runs, args.split))
+            plot = plot_accuracy_vs_sparsity(runs, args.plot, args.split)
+        else:
+            compared = dict(zip(labels, runs))
+            print(comparison_table(compared, args.split))
+            plot = plot_comparison(compared, args.plot, args.split)
     print(f"\nplot written to {plot}")
     return 0
 

@@ -1,6 +1,6 @@
 import pytest
 
-from hf_lth.report import headline, main, plot_accuracy_vs_sparsity, round_table
+from hf_lth.report import comparison_table, headline, main, plot_accuracy_vs_sparsity, round_table, seeds_table
 
 RESULTS = {
     "best_round": 1,
@@ -46,3 +46,37 @@ def test_plot_of_several_seeds(tmp_path):
     other = {**RESULTS, "rounds": [{**r, "test_accuracy": r["test_accuracy"] + 0.02} for r in RESULTS["rounds"]]}
     png = plot_accuracy_vs_sparsity([RESULTS, other], tmp_path / "seeds.png")
     assert png.stat().st_size > 1000
+
+
+def _write(folder, results):
+    import json
+
+    folder.mkdir(parents=True)
+    (folder / "lth_results.json").write_text(json.dumps(results))
+    return str(folder)
+
+
+def test_comparison_of_several_experiments(tmp_path, capsys):
+    shorter = {"rounds": RESULTS["rounds"][:1]}
+    table = comparison_table({"init": RESULTS, "lr": shorter}).splitlines()
+    assert table[0] == "| round | sparsity % | init test acc % | lr test acc % |"
+    assert table[2] == "| 0 | 0.0 | 79.00 | 79.00 |" and table[3] == "| 1 | 20.0 | 80.00 | – |"
+    a, b = _write(tmp_path / "a", RESULTS), _write(tmp_path / "b", shorter)
+    assert main([a, b, "--labels", "init,lr", "--plot", str(tmp_path / "cmp.png")]) == 0
+    assert "| 1 | 20.0 | 80.00 | – |" in capsys.readouterr().out
+    assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
+    assert main([a, b]) == 2 and "give --plot" in capsys.readouterr().err
+    assert main([a, b, "--labels", "x", "--plot", str(tmp_path / "c.png")]) == 2
+    assert "1 labels for 2 folders" in capsys.readouterr().err
+
+
+def test_seeds_mean_and_std(tmp_path, capsys):
+    other = {**RESULTS, "rounds": [{**r, "test_accuracy": r["test_accuracy"] + 0.02} for r in RESULTS["rounds"]],
+             "controls": {}}
+    table = seeds_table([RESULTS, other]).splitlines()
+    assert table[0].startswith("| round | sparsity % | runs | IMP test acc % (mean ± std) | random pruning")
+    assert table[2] == "| 0 | 0.0 | 2 | 80.00 ± 1.41 | – |"
+    assert table[3] == "| 1 | 20.0 | 2 | 81.00 ± 1.41 | 75.00 ± 0.00 (n=1) |"
+    a, b = _write(tmp_path / "s1", RESULTS), _write(tmp_path / "s2", other)
+    assert main([a, b, "--seeds", "--plot", str(tmp_path / "seeds.png")]) == 0
+    assert "80.00 ± 1.41" in capsys.readouterr().out
