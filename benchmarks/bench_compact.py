@@ -12,7 +12,6 @@ the model's state dict tensor by tensor (`torch.equal`); the saving and loading 
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -86,12 +85,9 @@ def measure(model, mask: TicketMask, workdir: Path, repeats: int) -> dict:
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--models", default="cnn,lstm,bert-tiny,bert-base")
     parser.add_argument("--sparsity", type=float, default=0.9)
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     args = parser.parse_args(argv)
     setups = models.QUICK if args.quick else models.FULL
     repeats = args.repeats or (1 if args.quick else 3)

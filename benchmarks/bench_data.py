@@ -19,7 +19,6 @@ every round's `train_dataset` is recorded. Equal counts show that tokenising is 
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import sys
 import tempfile
@@ -30,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 import datasets  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
 from datasets import DatasetDict  # noqa: E402
 from transformers import PreTrainedTokenizerBase  # noqa: E402
 
@@ -115,11 +113,8 @@ def reuse_check(workdir: Path) -> dict:
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="2,000 reviews, one repetition, no run_lth reuse check")
-    parser.add_argument("--repeats", type=int, default=None)
+    parser = common.argument_parser(__doc__, quick_help="2,000 reviews, one repetition, no run_lth reuse check")
     parser.add_argument("--max_seq_length", type=int, default=256)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     args = parser.parse_args(argv)
     datasets.disable_progress_bars()
     datasets.logging.set_verbosity_error()

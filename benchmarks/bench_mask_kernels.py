@@ -9,7 +9,6 @@ on two intra-op threads; medians of `--repeats` runs of the whole set, the varia
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,7 @@ SHAPES = {
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
+    parser = common.argument_parser(__doc__)
     args = parser.parse_args(argv)
     repeats = args.repeats or (3 if args.quick else 21)
     threads_before = torch.get_num_threads()

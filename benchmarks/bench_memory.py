@@ -150,11 +150,8 @@ def run_child(config: str, quick: bool, steps: int) -> dict:
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--steps", type=int, default=None, help="optimizer steps a round")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--child", choices=("plain", "lth"), help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

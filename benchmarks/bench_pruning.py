@@ -166,13 +166,11 @@ def masks_equal(a: TicketMask, b: TicketMask) -> bool:
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="one small layer, one repetition (smoke test)")
+    parser = common.argument_parser(__doc__, quick_help="one small layer, one repetition (smoke test)",
+                                    repeats_help="timed rounds over the methods")
     parser.add_argument("--layers", type=int, default=None, help="encoder layers (12 = BERT-base)")
     parser.add_argument("--hidden", type=int, default=None, help="hidden size (768 = BERT-base)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed rounds over the methods")
     parser.add_argument("--late", type=int, default=8, help="hf_lth rounds before the late-round measurement")
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     layers = args.layers or (1 if args.quick else 12)

@@ -15,7 +15,6 @@ with a busy loop started on purpose (`python -c "while True: pass"`, one process
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import time
@@ -47,10 +46,7 @@ def earlier_pruning():
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
+    parser = common.argument_parser(__doc__)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     earlier = earlier_pruning()

@@ -7,6 +7,7 @@ used throughout, and compared configurations are run side by side, interleaved, 
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -175,6 +176,16 @@ def report(name: str, title: str, rows: list[Row], raw: dict[str, Any], out_dir:
     (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
     (out_dir / f"{name}.txt").write_text(text)
     return text
+
+
+def argument_parser(doc: str | None, quick_help: str = "small sizes, few repetitions (smoke test)",
+                    repeats_help: str | None = None) -> argparse.ArgumentParser:
+    """The flags every benchmark has: --quick, --repeats (default chosen by the benchmark) and --out."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--repeats", type=int, default=None, help=repeats_help)
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR, help="folder for the .json and .txt results")
+    return parser
 
 
 def command_line() -> str:

@@ -10,7 +10,6 @@ difference is what that part costs. Medians of `--repeats`.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import sys
 import time
@@ -26,11 +25,8 @@ from hf_lth.tokenization import BR_TAG, train_word_tokenizer, train_wordpiece_to
 
 
 def main(argv=None) -> list[common.Row]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    parser = common.argument_parser(__doc__)
     parser.add_argument("--texts", type=int, default=None)
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     args = parser.parse_args(argv)
     n = args.texts or (500 if args.quick else 8000)
     repeats = args.repeats or (1 if args.quick else 3)

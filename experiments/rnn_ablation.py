@@ -19,7 +19,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import torch
 from transformers import set_seed
 from transformers.modeling_outputs import SequenceClassifierOutput
 
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import run_lth  # noqa: E402
 
 from hf_lth.models import TextRNNForSequenceClassification  # noqa: E402
+from hf_lth.models.modeling_text_rnn import classification_loss  # noqa: E402
 
 
 class UnpackedTextRNN(TextRNNForSequenceClassification):
@@ -35,11 +35,9 @@ class UnpackedTextRNN(TextRNNForSequenceClassification):
     _auto_class = None  # a local experiment: do not copy this file into saved folders as remote code
 
     def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None):
-        output, hidden = self.rnn(self.embedding(input_ids))
-        directions = 2 if self.config.bidirectional else 1
-        last_layer = hidden.view(self.config.num_layers, directions, input_ids.shape[0], self.config.hidden_size)[-1]
-        logits = self.classifier(self.dropout(torch.cat(list(last_layer.unbind(0)), dim=-1)))
-        loss = torch.nn.functional.cross_entropy(logits, labels) if labels is not None else None
+        _, hidden = self.rnn(self.embedding(input_ids))
+        logits = self.classifier(self.dropout(self.final_states(hidden)))
+        loss = classification_loss(self.config, logits, labels) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
 
 

@@ -38,7 +38,7 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         attributes = (saved or {}).get("attributes", {})
         self.last_learning_rate = attributes.get("last_learning_rate")
         self.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
-        if saved is None and state.stateful_callbacks is not None:
+        if state.global_step and saved is None and state.stateful_callbacks is not None:
             # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
             # would look the entry up and fail with a KeyError, so give it one.
             state.stateful_callbacks[type(self).__name__] = self.state()

@@ -68,20 +68,24 @@ def seeds_table(runs: list[dict[str, Any]], split: str = "test") -> str:
     series = {"IMP": [run.get("rounds", []) for run in runs]}
     for kind in sorted({k for run in runs for k in run.get("controls", {})}):
         series[CONTROL_LABELS.get(kind, kind)] = [run.get("controls", {}).get(kind, []) for run in runs]
+    by_round = {label: {} for label in series}  # label -> round -> the records of that round that have `key`
+    for label, per_run in series.items():
+        for records in per_run:
+            for r in records:
+                if r.get(key) is not None:
+                    by_round[label].setdefault(r["round"], []).append(r)
     header = ["round", "sparsity %", "runs"] + [f"{label} {split} acc % (mean ± std)" for label in series]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    rounds = sorted({r["round"] for records in series["IMP"] for r in records})
-    for index in rounds:
-        cells = [str(index)]
-        imp = [r for records in series["IMP"] for r in records if r["round"] == index and r.get(key) is not None]
-        cells += [f"{100 * statistics.fmean(r['sparsity'] for r in imp):.1f}" if imp else "–", str(len(imp))]
-        for per_run in series.values():
-            values = [100 * r[key] for records in per_run for r in records if r["round"] == index and r.get(key) is not None]
+    for index, tickets in sorted(by_round["IMP"].items()):
+        cells = [str(index), f"{100 * statistics.fmean(r['sparsity'] for r in tickets):.1f}", str(len(tickets))]
+        for label in series:
+            values = [100 * r[key] for r in by_round[label].get(index, [])]
             if not values:
                 cells.append("–")
-            else:
-                spread = statistics.stdev(values) if len(values) > 1 else 0.0
-                cells.append(f"{statistics.fmean(values):.2f} ± {spread:.2f}" + ("" if len(values) == len(runs) else f" (n={len(values)})"))
+                continue
+            spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            partial = "" if len(values) == len(runs) else f" (n={len(values)})"
+            cells.append(f"{statistics.fmean(values):.2f} ± {spread:.2f}{partial}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -117,13 +121,8 @@ def plot_accuracy_vs_sparsity(
 
     Given several experiments (seeds), each curve is their mean per round with a band of one standard deviation.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     runs = results if isinstance(results, list) else [results]
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = _new_figure()
     series = {"IMP ticket": [run.get("rounds", []) for run in runs]}
     for kind in sorted({k for run in runs for k in run.get("controls", {})}):
         series[CONTROL_LABELS.get(kind, kind)] = [run.get("controls", {}).get(kind, []) for run in runs]
@@ -137,34 +136,36 @@ def plot_accuracy_vs_sparsity(
     _, dense, _ = _mean_curve([[r for r in run.get("rounds", []) if r["round"] == 0] for run in runs], f"{split}_accuracy")
     if dense:
         ax.axhline(dense[0], color="grey", linestyle="--", linewidth=1, label="dense")
-    ax.set_xlabel("sparsity of prunable weights (%)")
-    ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title(title or "Accuracy versus sparsity" + (f" (mean ± std of {len(runs)} runs)" if len(runs) > 1 else ""))
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    title = title or "Accuracy versus sparsity" + (f" (mean ± std of {len(runs)} runs)" if len(runs) > 1 else "")
+    return _save_figure(fig, ax, split, title, path)
 
 
 def plot_comparison(runs: dict[str, dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None) -> Path:
     """Plot `split` accuracy against sparsity, one curve per experiment in `runs` (label -> results)."""
+    fig, ax = _new_figure()
+    for label, results in runs.items():
+        sparsity, accuracy, _ = _mean_curve([results.get("rounds", [])], f"{split}_accuracy")
+        if sparsity:
+            ax.plot(sparsity, accuracy, marker="o", label=label)
+    return _save_figure(fig, ax, split, title or "Accuracy versus sparsity", path)
+
+
+def _new_figure():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for label, results in runs.items():
-        sparsity, accuracy, _ = _mean_curve([results.get("rounds", [])], f"{split}_accuracy")
-        if sparsity:
-            ax.plot(sparsity, accuracy, marker="o", label=label)
+    return plt.subplots(figsize=(6.4, 4.2))
+
+
+def _save_figure(fig, ax, split: str, title: str, path: str | Path) -> Path:
+    """Label the axes, write the PNG to `path` (folders made as needed) and free the figure."""
+    import matplotlib.pyplot as plt
+
     ax.set_xlabel("sparsity of prunable weights (%)")
     ax.set_ylabel(f"{split} accuracy (%)")
-    ax.set_title(title or "Accuracy versus sparsity")
+    ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

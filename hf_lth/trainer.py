@@ -99,11 +99,9 @@ class LTHTrainer(Trainer):
         start = 0
         if finished:
             start = self._resume_after(finished)
-        results = None
         for index in range(start, last + 1):
             self._run_round(index)
-            results = self._collect()  # lth_results.json is current after every round, for whoever watches the run
-        results = results or self._collect()
+        results = self._collect()
         if args.controls:
             results = self.run_controls(args.controls)
         if self.is_world_process_zero():
@@ -136,18 +134,17 @@ class LTHTrainer(Trainer):
         wanted = rounds if rounds is not None else self.args.control_rounds
         self._claim_folder()
         finished = [r for r in self.folder.finished_rounds() if r > 0]
-        rounds = finished if wanted is None else [r for r in finished if r in wanted]
-        if not rounds:
+        selected = finished if wanted is None else [r for r in finished if r in wanted]
+        if not selected:
             which = "" if wanted is None else f" among rounds {wanted}"
             raise LTHInputError(f"{self.folder.root} has no finished pruned round{which} to run controls for.")
         for kind in kinds:
             if kind not in _CONTROL_SEED_OFFSET:
                 raise LTHInputError(f"unknown control '{kind}'; choose from {sorted(_CONTROL_SEED_OFFSET)}.")
             done = set(self.folder.finished_rounds(kind))
-            for index in rounds:
+            for index in selected:
                 if index not in done:
                     self._run_control_round(kind, index)
-                    self._collect()
         return self._collect()
 
     # ------------------------------------------------------------------ rounds
@@ -209,6 +206,7 @@ class LTHTrainer(Trainer):
         wall = time.time() - started + self._mask_callback.elapsed_before_resume
         record = self._round_record(index, control, train_output, wall)
         self._save_ticket(self.folder.round_dir(index, control), record)
+        self._collect()  # lth_results.json is current after every round, for whoever watches a long run
 
     def _round_record(self, index: int, control: str | None, train_output, wall: float) -> dict[str, Any]:
         args = self.args

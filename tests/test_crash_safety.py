@@ -34,7 +34,7 @@ from datasets import Dataset
 from safetensors.torch import load_file
 from transformers import BertConfig, BertForSequenceClassification, TrainerCallback
 
-from helpers.cli import TINY, Run, log_records, run_cli, training_steps_logged
+from helpers.cli import TINY, Run, run_cli, training_steps_logged
 from hf_lth.arguments import LTHArguments
 from hf_lth.masks import MASK_FILE, TicketMask
 from hf_lth.trainer import LTHTrainer
@@ -258,18 +258,30 @@ class Crash(RuntimeError):
     pass
 
 
-class CrashAt(TrainerCallback):
-    """Raise at optimizer step `step` of the first train() call: the process 'dies' there."""
+class AtStep(TrainerCallback):
+    """Calls `action()` right after optimizer step `step` of the first train() call only."""
 
-    def __init__(self, step):
-        self.step, self.calls = step, 0
+    def __init__(self, step, action):
+        self.step, self.action, self.calls = step, action, 0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.calls += 1
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.calls == 1 and state.global_step == self.step:
-            raise Crash(f"simulated crash at step {self.step}")
+            self.action()
+
+
+def crash_at(step):
+    """The process 'dies' at optimizer step `step` of the first train() call."""
+    def die():
+        raise Crash(f"simulated crash at step {step}")
+    return AtStep(step, die)
+
+
+def slow_step(seconds, step=1):
+    """Time spent at optimizer step `step` of the first train() call (before the first checkpoint)."""
+    return AtStep(step, lambda: time.sleep(seconds))
 
 
 def trainer_for(out: Path, dataset, callbacks=None, **overrides):
@@ -289,7 +301,7 @@ def test_crash_in_round_0_after_the_late_rewind_point_resumes_from_its_checkpoin
     settings = dict(lth_rewind="step:1", save_strategy="steps", save_steps=2, max_steps=4)
     trainer_for(tmp_path / "straight", dataset, **settings).find_tickets()
     with pytest.raises(Crash):
-        trainer_for(tmp_path / "crashed", dataset, callbacks=[CrashAt(3)], **settings).find_tickets()
+        trainer_for(tmp_path / "crashed", dataset, callbacks=[crash_at(3)], **settings).find_tickets()
     assert (tmp_path / "crashed" / "rewind_point.safetensors").is_file()
     assert (tmp_path / "crashed" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json").is_file()
     trainer_for(tmp_path / "crashed", dataset, **settings).find_tickets()
@@ -305,7 +317,7 @@ def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, data
     settings = dict(save_strategy="steps", save_steps=2, max_steps=6)
     trainer_for(tmp_path / "straight", dataset, **settings).find_tickets()
     with pytest.raises(Crash):
-        trainer_for(tmp_path / "old", dataset, callbacks=[CrashAt(3)], **settings).find_tickets()
+        trainer_for(tmp_path / "old", dataset, callbacks=[crash_at(3)], **settings).find_tickets()
     state_file = tmp_path / "old" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json"
     state = json.loads(state_file.read_text())
     del state["stateful_callbacks"]["TicketMaskCallback"]
@@ -314,24 +326,10 @@ def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, data
     assert masks_of(tmp_path / "old", 1) == masks_of(tmp_path / "straight", 1)
 
 
-class SlowStep(TrainerCallback):
-    """Sleeps `seconds` at optimizer step 1 of the first train() call: time spent before the first checkpoint."""
-
-    def __init__(self, seconds):
-        self.seconds, self.calls = seconds, 0
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.calls += 1
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.calls == 1 and state.global_step == 1:
-            time.sleep(self.seconds)
-
-
 def test_a_resumed_round_counts_the_time_before_its_checkpoint(tmp_path, dataset):
     settings = dict(save_strategy="steps", save_steps=2, max_steps=4, lth_rounds=0)
     with pytest.raises(Crash):
-        trainer_for(tmp_path / "run", dataset, callbacks=[SlowStep(1.5), CrashAt(3)], **settings).find_tickets()
+        trainer_for(tmp_path / "run", dataset, callbacks=[slow_step(1.5), crash_at(3)], **settings).find_tickets()
     saved = json.loads((tmp_path / "run" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json").read_text())
     before = saved["stateful_callbacks"]["TicketMaskCallback"]["attributes"]["elapsed_s"]
     assert before >= 1.5

@@ -104,6 +104,14 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size * directions, config.num_labels)
         self.post_init()
 
+    def final_states(self, hidden: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The last layer's final hidden state of each direction, concatenated: (batch, directions * hidden_size)."""
+        if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
+            hidden = hidden[0]
+        directions = 2 if self.config.bidirectional else 1
+        last_layer = hidden.view(self.config.num_layers, directions, hidden.shape[1], self.config.hidden_size)[-1]
+        return torch.cat(list(last_layer.unbind(0)), dim=-1)
+
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embedding
 
@@ -128,13 +136,9 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
         # pack_padded_sequence wants lengths on the CPU: the one host sync of this model.
         packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
         output, hidden = self.rnn(packed)
-        pooling = getattr(self.config, "pooling", "last")
+        pooling = self.config.pooling
         if pooling == "last":
-            if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
-                hidden = hidden[0]
-            directions = 2 if self.config.bidirectional else 1
-            last_layer = hidden.view(self.config.num_layers, directions, batch_size, self.config.hidden_size)[-1]
-            features = torch.cat(list(last_layer.unbind(0)), dim=-1)  # (batch, directions * hidden_size)
+            features = self.final_states(hidden)
         elif pooling == "max":  # padding positions are -inf, so they never win
             padded, _ = pad_packed_sequence(output, batch_first=True, padding_value=float("-inf"), total_length=seq_len)
             features = padded.amax(dim=1)
