@@ -114,6 +114,22 @@ def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.
     return out
 
 
+def seeds_headline(runs: list[dict[str, Any]], split: str = "test", **kwargs: float) -> dict[str, tuple[float, float, int]]:
+    """`headline` of each run (one seed each), summarised as (mean, standard deviation, number of runs) per figure.
+
+    IMP minus a control is paired within each seed before it is averaged; the rounds are the same across seeds,
+    so the sparsities are too. Figures that only some runs have are averaged over those."""
+    per_run = [headline(run, split=split, **kwargs) for run in runs]
+    keys = ["dense_accuracy", "best_sparsity", "best_accuracy", "sparsest_within_tolerance", "near_sparsity"]
+    keys += sorted({k for figures in per_run for k in figures if k.startswith("imp_minus_")})
+    out = {}
+    for key in keys:
+        values = [figures[key] for figures in per_run if figures.get(key) is not None]
+        if values:
+            out[key] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
+    return out
+
+
 def plot_accuracy_vs_sparsity(
     results: dict[str, Any] | list[dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None
 ) -> Path:
@@ -231,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.seeds:
             print(seeds_table(runs, args.split))
+            summary = seeds_headline(runs, split=args.split)
+            print("\n" + ", ".join(f"{k}={mean:.4f} ± {std:.4f} (n={n})" for k, (mean, std, n) in summary.items()))
             plot = plot_accuracy_vs_sparsity(runs, args.plot, args.split)
         else:
             compared = dict(zip(labels, runs))

@@ -1,6 +1,6 @@
 import pytest
 
-from hf_lth.report import comparison_table, headline, main, plot_accuracy_vs_sparsity, round_table, seeds_table
+from hf_lth.report import comparison_table, headline, main, plot_accuracy_vs_sparsity, round_table, seeds_headline, seeds_table
 
 RESULTS = {
     "best_round": 1,
@@ -80,3 +80,19 @@ def test_seeds_mean_and_std(tmp_path, capsys):
     a, b = _write(tmp_path / "s1", RESULTS), _write(tmp_path / "s2", other)
     assert main([a, b, "--seeds", "--plot", str(tmp_path / "seeds.png")]) == 0
     assert "80.00 ± 1.41" in capsys.readouterr().out
+
+
+def test_seeds_headline_pairs_imp_and_control_within_each_seed(tmp_path, capsys):
+    other = {
+        "best_round": 1,
+        "rounds": [{**r, "test_accuracy": r["test_accuracy"] + 0.02} for r in RESULTS["rounds"]],
+        "controls": {"random_pruning": [{"round": 1, "sparsity": 0.2, "test_accuracy": 0.81}]},
+    }
+    summary = seeds_headline([RESULTS, other], near=0.2)
+    mean, std, n = summary["imp_minus_random_pruning"]  # 0.80 - 0.75 and 0.82 - 0.81
+    assert (mean, n) == (pytest.approx(0.03), 2) and std == pytest.approx(0.0283, abs=1e-4)
+    assert summary["dense_accuracy"] == (pytest.approx(0.80), pytest.approx(0.01414, abs=1e-4), 2)
+    assert summary["near_sparsity"][0] == 0.2
+    a, b = _write(tmp_path / "s1", RESULTS), _write(tmp_path / "s2", other)
+    assert main([a, b, "--seeds", "--plot", str(tmp_path / "seeds.png")]) == 0
+    assert "dense_accuracy=0.8000 ± 0.0141 (n=2)" in capsys.readouterr().out
