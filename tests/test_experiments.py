@@ -44,3 +44,36 @@ def test_rnn_ablation_runs(variant, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "out" / "round_00" / "model.safetensors").is_file()
     assert not (tmp_path / "out" / "round_01").exists()
+
+
+def test_embedding_coverage_counts_token_occurrences(tmp_path, capsys):
+    import pandas as pd
+    import torch
+    from safetensors.torch import save_file
+
+    sys.path.insert(0, str(REPO_ROOT / "experiments"))
+    import embedding_coverage
+
+    from hf_lth import train_word_tokenizer
+
+    tokenizer = train_word_tokenizer(["good movie", "bad film"], vocab_size=10)
+    good, bad = tokenizer.convert_tokens_to_ids(["good", "bad"])
+    ticket = torch.ones(len(tokenizer), 4, dtype=torch.bool)
+    ticket[good] = False  # the ticket lost every weight of "good"
+    ticket[bad, :3] = False  # and kept 1 of 4 for "bad"
+    control = torch.ones_like(ticket)
+    for folder, mask in ((tmp_path / "run" / "round_01", ticket), (tmp_path / "run" / "controls" / "random_pruning" / "round_01", control)):
+        folder.mkdir(parents=True)
+        save_file({"embedding.weight": mask}, str(folder / "lth_mask.safetensors"))
+    tokenizer.save_pretrained(tmp_path / "run" / "round_01")
+    pd.DataFrame({"text": ["good good bad", "bad film"], "label": [1, 0]}).to_parquet(tmp_path / "train.parquet")
+    pd.DataFrame({"text": ["good"], "label": [1]}).to_parquet(tmp_path / "test.parquet")
+
+    embedding_coverage.main([str(tmp_path / "run"), "--round", "1", "--train_file", str(tmp_path / "train.parquet"),
+                             "--test_file", str(tmp_path / "test.parquet")])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| IMP") or line.startswith("| random")]
+    # train: good, good (0 kept), bad, bad (1 kept), film (4 kept) -> (0+0+1+1+4)/5 = 1.2 per token, 2 of 5 with none
+    assert rows[0].split(" | ")[2:] == ["1.2 of 4", "40.00", "0.0 of 4", "100.00 |"]
+    assert rows[1].split(" | ")[2:] == ["4.0 of 4", "0.00", "4.0 of 4", "0.00 |"]
+    with pytest.raises(SystemExit, match="round_02.*does not exist"):
+        embedding_coverage.main([str(tmp_path / "run"), "--round", "2"])

@@ -1,0 +1,75 @@
+"""How much of the embedding a pruned model keeps for the words the train and test texts actually use.
+
+For a ticket (`OUTPUT_DIR/round_XX`) and each control of the same round, this counts, over every token
+occurrence of the first `--max_seq_length` tokens of each text, how many of the word's embedding weights survive
+the mask, and prints the mean and the share of occurrences whose word lost its whole row, on the train and the test
+file. It explains a ticket that generalises worse than a random mask with the same layer-wise sparsity (the IMDb
+LSTM in docs/results.md).
+
+    python experiments/embedding_coverage.py runs/imdb_lstm_imp_seed42 --round 10
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from safetensors.torch import load_file
+from transformers import PreTrainedTokenizerFast
+
+
+def kept_per_row(mask_file: Path, name: str = "embedding.weight") -> torch.Tensor:
+    """Surviving weights in each row of the embedding matrix."""
+    masks = load_file(str(mask_file))
+    if name not in masks:
+        raise SystemExit(f"error: {mask_file} has no mask for {name!r} (it has {sorted(masks)})")
+    return masks[name].sum(dim=1)
+
+
+def token_counts(file: str, tokenizer, max_seq_length: int, vocab_size: int) -> torch.Tensor:
+    """How often each token id occurs in the truncated texts of `file`."""
+    texts = list(Dataset.from_parquet(file)["text"])
+    encoded = tokenizer(texts, truncation=True, max_length=max_seq_length, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([i for row in encoded for i in row], dtype=torch.long)
+    return torch.bincount(ids, minlength=vocab_size).double()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("output_dir", type=Path)
+    parser.add_argument("--round", type=int, required=True)
+    parser.add_argument("--train_file", default="../shared/data/imdb/train.parquet")
+    parser.add_argument("--test_file", default="../shared/data/imdb/test.parquet")
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    args = parser.parse_args(argv)
+
+    ticket = args.output_dir / f"round_{args.round:02d}"
+    masks = {"IMP ticket": ticket / "lth_mask.safetensors"}
+    if not masks["IMP ticket"].is_file():
+        raise SystemExit(f"error: {masks['IMP ticket']} does not exist: is round {args.round} of {args.output_dir} finished?")
+    for control in sorted((args.output_dir / "controls").glob(f"*/round_{args.round:02d}")):
+        masks[control.parent.name.replace("_", " ")] = control / "lth_mask.safetensors"
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(ticket)
+    rows = {label: kept_per_row(path) for label, path in masks.items() if path.is_file()}
+    vocab_size = next(iter(rows.values())).numel()
+    counts = {split: token_counts(file, tokenizer, args.max_seq_length, vocab_size)
+              for split, file in (("train", args.train_file), ("test", args.test_file))}
+
+    print(f"{args.output_dir}, round {args.round}, first {args.max_seq_length} tokens of each text")
+    print("| mask | embedding sparsity % | train: kept weights per token | train: tokens with no weight % "
+          "| test: kept weights per token | test: tokens with no weight % |")
+    print("|---|---|---|---|---|---|")
+    width = load_file(str(masks["IMP ticket"]))["embedding.weight"].shape[1]
+    for label, kept in rows.items():
+        cells = [label, f"{100 * (1 - kept.sum().item() / (vocab_size * width)):.1f}"]
+        for split in ("train", "test"):
+            c = counts[split]
+            cells.append(f"{(c * kept).sum().item() / c.sum().item():.1f} of {width}")
+            cells.append(f"{100 * c[kept == 0].sum().item() / c.sum().item():.2f}")
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
