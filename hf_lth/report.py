@@ -220,7 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Round table and accuracy-vs-sparsity plot of LTH experiments.")
     parser.add_argument("output_dirs", nargs="+", metavar="output_dir",
                         help="experiment folder(s) holding lth_results.json; several are compared side by side")
-    parser.add_argument("--plot", help="PNG path (default OUTPUT_DIR/accuracy_vs_sparsity.png for one folder)")
+    parser.add_argument("--plot", help="PNG path (default OUTPUT_DIR/accuracy_vs_sparsity.png for one folder, "
+                                       "accuracy_vs_sparsity_eval.png with --split eval)")
     parser.add_argument("--split", default="test", choices=["eval", "test"])
     parser.add_argument("--labels", help="comma-separated names of the folders in the comparison (default: their names)")
     parser.add_argument("--seeds", action="store_true", help="the folders are one experiment with several seeds: "
@@ -236,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         print(round_table(results))
         figures = headline(results, split=args.split)
         print("\n" + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
-        plot = plot_accuracy_vs_sparsity(results, args.plot or Path(folder) / "accuracy_vs_sparsity.png", args.split)
+        # the test-split plot is the one an experiment publishes: another split's plot gets a name of its own
+        default = "accuracy_vs_sparsity.png" if args.split == "test" else f"accuracy_vs_sparsity_{args.split}.png"
+        plot = plot_accuracy_vs_sparsity(results, args.plot or Path(folder) / default, args.split)
     else:
         if not args.plot:
             print("error: with several folders, give --plot PATH for the figure.", file=sys.stderr)

@@ -96,3 +96,12 @@ def test_seeds_headline_pairs_imp_and_control_within_each_seed(tmp_path, capsys)
     a, b = _write(tmp_path / "s1", RESULTS), _write(tmp_path / "s2", other)
     assert main([a, b, "--seeds", "--plot", str(tmp_path / "seeds.png")]) == 0
     assert "dense_accuracy=0.8000 ± 0.0141 (n=2)" in capsys.readouterr().out
+
+
+def test_validation_plot_does_not_overwrite_the_test_plot(tmp_path, capsys):
+    folder = _write(tmp_path / "run", RESULTS)
+    assert main([folder]) == 0
+    published = (tmp_path / "run" / "accuracy_vs_sparsity.png").read_bytes()
+    assert main([folder, "--split", "eval"]) == 0
+    assert (tmp_path / "run" / "accuracy_vs_sparsity.png").read_bytes() == published
+    assert (tmp_path / "run" / "accuracy_vs_sparsity_eval.png").read_bytes()[:4] == b"\x89PNG"
