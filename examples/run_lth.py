@@ -139,5 +139,17 @@ def _mp_fn(index: int) -> None:
     main()
 
 
+def release_process_group() -> None:
+    """Destroy the torch.distributed process group (torchrun) before the interpreter exits; left to interpreter
+    teardown, its threads can abort the process (SIGABRT) after the run has finished."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_code = main()
+    release_process_group()
+    sys.exit(exit_code)

@@ -103,6 +103,7 @@ def main() -> int:
         torch.distributed.all_gather_object(records, record)
     if record["rank"] == 0 and os.environ.get("HF_LTH_DDP_REPORT"):
         Path(os.environ["HF_LTH_DDP_REPORT"]).write_text(json.dumps(records, indent=1))
+    run_lth.release_process_group()
     return code
 
 
