@@ -16,16 +16,21 @@ from pathlib import Path
 
 import torch
 from datasets import Dataset
-from safetensors.torch import load_file
 from transformers import PreTrainedTokenizerFast
 
+from hf_lth import LTHInputError, load_ticket_mask
+from hf_lth.masks import MASK_FILE
 
-def kept_per_row(mask_file: Path, name: str = "embedding.weight") -> torch.Tensor:
-    """Surviving weights in each row of the embedding matrix."""
-    masks = load_file(str(mask_file))
-    if name not in masks:
-        raise SystemExit(f"error: {mask_file} has no mask for {name!r} (it has {sorted(masks)})")
-    return masks[name].sum(dim=1)
+
+def embedding_mask(folder: Path, name: str = "embedding.weight") -> torch.Tensor:
+    """The (vocab, width) mask of the embedding matrix in the ticket folder `folder`."""
+    try:
+        mask = load_ticket_mask(folder / MASK_FILE)  # a file path: never looked up on the Hub
+    except LTHInputError as err:
+        raise SystemExit(f"error: {err}") from err
+    if name not in mask:
+        raise SystemExit(f"error: the mask in {folder} has no {name!r} (it has {sorted(mask)})")
+    return mask[name]
 
 
 def token_counts(file: str, tokenizer, max_seq_length: int, vocab_size: int) -> torch.Tensor:
@@ -46,14 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     ticket = args.output_dir / f"round_{args.round:02d}"
-    masks = {"IMP ticket": ticket / "lth_mask.safetensors"}
-    if not masks["IMP ticket"].is_file():
-        raise SystemExit(f"error: {masks['IMP ticket']} does not exist: is round {args.round} of {args.output_dir} finished?")
+    folders = {"IMP ticket": ticket}
     for control in sorted((args.output_dir / "controls").glob(f"*/round_{args.round:02d}")):
-        masks[control.parent.name.replace("_", " ")] = control / "lth_mask.safetensors"
+        folders[control.parent.name.replace("_", " ")] = control
+    masks = {label: embedding_mask(folder) for label, folder in folders.items()}
+    vocab_size, width = masks["IMP ticket"].shape
     tokenizer = PreTrainedTokenizerFast.from_pretrained(ticket)
-    rows = {label: kept_per_row(path) for label, path in masks.items() if path.is_file()}
-    vocab_size = next(iter(rows.values())).numel()
     counts = {split: token_counts(file, tokenizer, args.max_seq_length, vocab_size)
               for split, file in (("train", args.train_file), ("test", args.test_file))}
 
@@ -61,8 +64,8 @@ def main(argv: list[str] | None = None) -> None:
     print("| mask | embedding sparsity % | train: kept weights per token | train: tokens with no weight % "
           "| test: kept weights per token | test: tokens with no weight % |")
     print("|---|---|---|---|---|---|")
-    width = load_file(str(masks["IMP ticket"]))["embedding.weight"].shape[1]
-    for label, kept in rows.items():
+    for label, mask in masks.items():
+        kept = mask.sum(dim=1)
         cells = [label, f"{100 * (1 - kept.sum().item() / (vocab_size * width)):.1f}"]
         for split in ("train", "test"):
             c = counts[split]

@@ -120,8 +120,7 @@ def seeds_headline(runs: list[dict[str, Any]], split: str = "test", **kwargs: fl
     IMP minus a control is paired within each seed before it is averaged; the rounds are the same across seeds,
     so the sparsities are too. Figures that only some runs have are averaged over those."""
     per_run = [headline(run, split=split, **kwargs) for run in runs]
-    keys = ["dense_accuracy", "best_sparsity", "best_accuracy", "sparsest_within_tolerance", "near_sparsity"]
-    keys += sorted({k for figures in per_run for k in figures if k.startswith("imp_minus_")})
+    keys = dict.fromkeys(k for figures in per_run for k, v in figures.items() if isinstance(v, float))
     out = {}
     for key in keys:
         values = [figures[key] for figures in per_run if figures.get(key) is not None]

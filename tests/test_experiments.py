@@ -62,7 +62,8 @@ def test_embedding_coverage_counts_token_occurrences(tmp_path, capsys):
     ticket[good] = False  # the ticket lost every weight of "good"
     ticket[bad, :3] = False  # and kept 1 of 4 for "bad"
     control = torch.ones_like(ticket)
-    for folder, mask in ((tmp_path / "run" / "round_01", ticket), (tmp_path / "run" / "controls" / "random_pruning" / "round_01", control)):
+    control_folder = tmp_path / "run" / "controls" / "random_pruning" / "round_01"
+    for folder, mask in ((tmp_path / "run" / "round_01", ticket), (control_folder, control)):
         folder.mkdir(parents=True)
         save_file({"embedding.weight": mask}, str(folder / "lth_mask.safetensors"))
     tokenizer.save_pretrained(tmp_path / "run" / "round_01")
