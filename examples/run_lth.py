@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import asdict
 
 import datasets
 import transformers
@@ -34,6 +35,8 @@ from hf_lth import (
     load_text_classification_data,
     load_tokenizer,
     plot_accuracy_vs_sparsity,
+    push_ticket,
+    round_table,
     tokenize_dataset,
 )
 
@@ -114,11 +117,17 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
             "model_name_or_path": model_args.model_name_or_path,
             "dataset": data_args.dataset_name or data_args.train_file or "hf_lth IMDb sample",
         },
+        experiment_settings={"data": asdict(data_args), "model_args": asdict(model_args)},
     )
     results = trainer.find_tickets()
     if trainer.is_world_process_zero():
-        plot = plot_accuracy_vs_sparsity(results, f"{lth_args.output_dir}/accuracy_vs_sparsity.png")
-        logger.info("Results in %s/lth_results.json, plot in %s", lth_args.output_dir, plot)
+        print(round_table(results))
+        plot = plot_accuracy_vs_sparsity(results, trainer.folder.plot_path)
+        logger.info("Results in %s, plot in %s", trainer.folder.results_path, plot)
+        if trainer.push_ticket_to_hub:
+            push_ticket(trainer.folder.base, lth_args.hub_model_id or trainer.folder.base.resolve().name,
+                        round_index=lth_args.lth_push_round, private=lth_args.hub_private_repo,
+                        token=lth_args.hub_token, command=" ".join(["python"] + sys.argv))
     return results
 
 

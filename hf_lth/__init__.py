@@ -6,7 +6,9 @@ Importing the package registers the TextCNN and TextRNN models with the transfor
 from .arguments import LTHArguments
 from .data import DataArguments, TextClassificationData, build_data_collator, load_text_classification_data, tokenize_dataset
 from .card import ticket_card
+from .controls import CONTROLS, Control
 from .errors import LTHError, LTHHubError, LTHInputError
+from .experiment import ExperimentFolder
 from .hub import fit_mask_to_model, load_ticket_mask, push_ticket, stage_ticket
 from .masks import TicketMask
 from .metrics import compute_metrics
@@ -19,6 +21,7 @@ from .models import (
 )
 from .pruning import PRUNING_STRATEGIES, prune, random_mask_like
 from .report import plot_accuracy_vs_sparsity, round_table
+from .rewinding import REWINDS, Rewind, parse_rewind
 from .scope import resolve_prune_scope
 from .tokenization import train_word_tokenizer, train_wordpiece_tokenizer
 from .trainer import LTHTrainer
@@ -26,6 +29,12 @@ from .trainer import LTHTrainer
 __version__ = "0.1.0"
 
 __all__ = [
+    "CONTROLS",
+    "Control",
+    "ExperimentFolder",
+    "REWINDS",
+    "Rewind",
+    "parse_rewind",
     "DataArguments",
     "LTHArguments",
     "LTHError",

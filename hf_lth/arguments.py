@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 
 from transformers import TrainingArguments
 
+from .controls import CONTROLS
 from .errors import LTHInputError
 from .pruning import PRUNING_STRATEGIES
-from .rewind import RewindSpec, parse_rewind
-
-CONTROLS = ("random_pruning", "random_reinit")
+from .rewinding import Rewind, parse_rewind
 
 
 @dataclass
@@ -47,9 +46,30 @@ class LTHArguments(TrainingArguments):
     lth_rewind: str = field(
         default="init", metadata={"help": "Rewind: init | step:K (late rewinding) | lr (LR rewinding) | finetune."}
     )
+    lth_rewind_steps: str = field(
+        default="",
+        metadata={"help": "Steps of round 0 whose weights are kept as candidate rewind points, e.g. '0,50,200', so "
+                          "that branches can rewind there without training round 0 again (step:K adds K)."},
+    )
+    lth_branch: str | None = field(
+        default=None,
+        metadata={"help": "Run the rounds as the named branch of the experiment in output_dir: it reuses that "
+                          "experiment's round 0 and rewind points, with its own strategy, rate, rewind and controls."},
+    )
+    lth_finetune_lr_fraction: float = field(
+        default=0.1,
+        metadata={"help": "With lth_rewind finetune: the constant learning rate of pruned rounds, as a fraction of "
+                          "learning_rate."},
+    )
+    lth_collapse_threshold: float = field(
+        default=0.95,
+        metadata={"help": "A round whose validation predictions fall in one class at least this often is marked "
+                          "collapsed (never chosen as best, flagged in tables and plots)."},
+    )
     lth_prune_scope: str = field(
         default="auto",
-        metadata={"help": "Prunable parameters: 'auto' (per model family) or regexes 'a,b,!c' ('!' excludes)."},
+        metadata={"help": "Prunable parameters: 'auto' (per model family), 'no_embedding' (auto, embeddings left "
+                          "dense) or regexes 'a,b,!c' ('!' excludes)."},
     )
     lth_controls: str = field(
         default="", metadata={"help": f"Controls run after the rounds, comma-separated: {', '.join(CONTROLS)}."}
@@ -104,12 +124,28 @@ class LTHArguments(TrainingArguments):
         if unknown:
             raise LTHInputError(f"unknown lth_controls {unknown}; choose from {', '.join(CONTROLS)}.")
         self.control_rounds  # raises on a malformed value
+        self.rewind_steps
+        if not 0.0 < self.lth_finetune_lr_fraction <= 1.0:
+            raise LTHInputError(f"lth_finetune_lr_fraction must be in (0, 1], got {self.lth_finetune_lr_fraction}.")
+        if not 0.0 < self.lth_collapse_threshold <= 1.0:
+            raise LTHInputError(f"lth_collapse_threshold must be in (0, 1], got {self.lth_collapse_threshold}.")
         if self.lth_selection_metric not in ("accuracy", "f1"):
             raise LTHInputError(f"lth_selection_metric must be accuracy or f1, got '{self.lth_selection_metric}'.")
 
     @property
-    def rewind(self) -> RewindSpec:
+    def rewind(self) -> Rewind:
         return parse_rewind(self.lth_rewind)
+
+    @property
+    def rewind_steps(self) -> list[int]:
+        """The candidate rewind steps kept from round 0: `lth_rewind_steps` and the step `lth_rewind` needs."""
+        try:
+            steps = {int(part) for part in self.lth_rewind_steps.split(",") if part.strip()}
+        except ValueError:
+            steps = {-1}
+        if any(step < 0 for step in steps):
+            raise LTHInputError(f"lth_rewind_steps must be steps >= 0 like '0,50,200', got '{self.lth_rewind_steps}'.")
+        return sorted(steps | set(self.rewind.rewind_steps()))
 
     @property
     def controls(self) -> list[str]:

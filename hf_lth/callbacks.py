@@ -1,9 +1,10 @@
-"""Trainer callbacks: keep pruned weights at zero, and capture the late-rewinding point."""
+"""Trainer callbacks: keep pruned weights and their gradients at zero, and capture the rewind points."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from transformers import TrainerCallback
@@ -13,30 +14,38 @@ from .masks import TicketMask, apply_bound_, bind_for_steps
 
 
 class TicketMaskCallback(TrainerCallback, ExportableState):
-    """Multiplies the mask into the weights after every real optimizer step.
+    """Keeps pruned weights out of training: their gradients are zeroed as they are computed, and the mask is
+    multiplied into the weights after every real optimizer step.
 
-    `on_optimizer_step` fires once per update, after gradient accumulation and before the scheduler, so weight
-    decay or momentum can never revive a pruned weight. The mask is moved to the parameters' device once per
-    `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU), and tensors it keeps whole are
-    skipped (round 0 costs nothing); the step itself is a few in-place multiplications with no host
-    synchronisation.
+    The gradients are masked by a hook on each masked parameter, which runs in the backward pass, before
+    gradient accumulation, DDP's all-reduce and Trainer's gradient clipping: pruned weights never enter the
+    clipped norm, the optimizer's moments or its weight decay, so the survivors train exactly as in a model
+    without the pruned weights. `on_optimizer_step` (once per update, after accumulation, before the scheduler)
+    then puts the pruned weights back to exactly zero whatever the optimizer does. The mask is moved to the
+    parameters' device once per `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU),
+    and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host.
     """
 
     def __init__(self, mask: TicketMask):
         self.mask = mask
         self._bound: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+        self._hooks: list = []
+        self.first_learning_rate: float | None = None
         self.last_learning_rate: float | None = None
         self.elapsed_before_resume = 0.0  # seconds the round had run before the checkpoint it resumed from
         self._started: float | None = None
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self._remove_hooks()
         self._bound = bind_for_steps(self.mask, model)
         apply_bound_(self._bound)
+        self._hooks = [param.register_hook(partial(_masked_gradient, multiplier)) for param, multiplier in self._bound]
         self._started = time.monotonic()
         # None for a fresh train(); after a resume, the values saved in the checkpoint (see `state()`)
         saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
         attributes = (saved or {}).get("attributes", {})
         self.last_learning_rate = attributes.get("last_learning_rate")
+        self.first_learning_rate = attributes.get("first_learning_rate")
         self.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
         if state.global_step and saved is None and state.stateful_callbacks is not None:
             # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
@@ -47,23 +56,41 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""
         running = time.monotonic() - self._started if self._started is not None else 0.0
         return {"args": {}, "attributes": {"last_learning_rate": self.last_learning_rate,
+                                           "first_learning_rate": self.first_learning_rate,
                                            "elapsed_s": round(self.elapsed_before_resume + running, 3)}}
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         apply_bound_(self._bound)
         if optimizer is not None:
             self.last_learning_rate = optimizer.param_groups[0]["lr"]
+            if self.first_learning_rate is None:
+                self.first_learning_rate = self.last_learning_rate
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
+
+
+def _masked_gradient(multiplier: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    return grad * multiplier
 
 
 class RewindPointCallback(TrainerCallback):
-    """Calls `capture(model)` once, right after optimizer step `step` (late rewinding, Frankle et al. 2020)."""
+    """Calls `capture(model, step)` at the start of training for step 0 and right after each optimizer step
+    in `steps` (the weights that rewinding returns to: Frankle & Carbin 2019; Frankle et al. 2020)."""
 
-    def __init__(self, step: int, capture: Callable[[torch.nn.Module], None]):
-        self.step = step
+    def __init__(self, steps: list[int], capture: Callable[[torch.nn.Module, int], None]):
+        self.steps = set(steps)
         self.capture = capture
-        self.captured = False
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step == 0 and 0 in self.steps:  # not when resuming: step 0 was kept before
+            self.capture(model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        if not self.captured and state.global_step == self.step:
-            self.capture(model)
-            self.captured = True
+        if state.global_step in self.steps and state.global_step > 0:
+            self.capture(model, state.global_step)

@@ -1,4 +1,11 @@
-"""The experiment folder: where each round's ticket, the rewind point and the results live.
+"""The experiment folder: the single owner of the on-disk layout of an experiment, its trunk and its branches.
+
+    OUTPUT_DIR/
+      lth_experiment.json        identity: {"trunk": settings of round 0, "main": settings of the main line}
+      round_00/                  the trunk: the dense round (a ticket folder), shared by every branch
+      rewind_points/step_000000.safetensors ...   weights of round 0 kept at the candidate rewind steps
+      round_01/ ... controls/KIND/round_XX/ lth_results.json checkpoints/    the main line
+      branches/NAME/             a branch: lth_branch.json, round_01/ ..., controls/, lth_results.json, checkpoints/
 
 A round is finished when its folder exists under its final name (it is written elsewhere and renamed), so a
 run that is started again on the same folder skips finished rounds and continues. What a killed run leaves
@@ -10,20 +17,27 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
 from .errors import LTHInputError
-from .io import is_temporary_name, remove_path, write_json_atomic
+from .io import atomic_dir, is_temporary_name, remove_path, write_json_atomic
 from .masks import MASK_FILE
 
 SETTINGS_FILE = "lth_experiment.json"
+BRANCH_FILE = "lth_branch.json"
 RESULTS_FILE = "lth_results.json"
-REWIND_FILE = "rewind_point.safetensors"
+LOG_HISTORY_FILE = "lth_log_history.json"
+PLOT_FILE = "accuracy_vs_sparsity.png"
+REWIND_DIR = "rewind_points"
+CONTROLS_DIR = "controls"
+CHECKPOINTS_DIR = "checkpoints"
+BRANCHES_DIR = "branches"
 TRAINER_STATE_FILE = "trainer_state.json"  # Trainer writes it last into a checkpoint folder
 _ROUND_DIR = re.compile(r"^round_(\d{2,})$")
 _CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
+_REWIND_FILE = re.compile(r"^step_(\d+)\.safetensors$")
+_BRANCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def round_name(index: int) -> str:
@@ -31,102 +45,182 @@ def round_name(index: int) -> str:
 
 
 class ExperimentFolder:
-    """Paths and bookkeeping of one experiment under `root` (the Trainer's `output_dir`)."""
+    """Paths and bookkeeping of one line of an experiment under `root` (the Trainer's `output_dir`): the main
+    line (`branch=None`) or the branch `branch`. Round 0 and the rewind points belong to the trunk and are
+    shared by every line."""
 
-    def __init__(self, root: str | Path):
+    def __init__(self, root: str | Path, branch: str | None = None):
+        if branch is not None and not _BRANCH_NAME.match(branch):
+            raise LTHInputError(f"lth_branch '{branch}' is not a valid name: use letters, digits, '_', '.' and '-'.")
         self.root = Path(root)
+        self.branch = branch
+        self.base = self.root if branch is None else self.root / BRANCHES_DIR / branch
 
-    @property
-    def rewind_path(self) -> Path:
-        return self.root / REWIND_FILE
+    # ------------------------------------------------------------------ paths
 
     @property
     def results_path(self) -> Path:
-        return self.root / RESULTS_FILE
+        return self.base / RESULTS_FILE
+
+    @property
+    def plot_path(self) -> Path:
+        return self.base / PLOT_FILE
+
+    def rewind_path(self, step: int) -> Path:
+        return self.root / REWIND_DIR / f"step_{step:06d}.safetensors"
 
     def round_dir(self, index: int, control: str | None = None) -> Path:
-        base = self.root if control is None else self.root / "controls" / control
-        return base / round_name(index)
+        if control is None:
+            return (self.root if index == 0 else self.base) / round_name(index)
+        return self.base / CONTROLS_DIR / control / round_name(index)
 
     def checkpoint_dir(self, index: int, control: str | None = None) -> Path:
         tag = round_name(index) if control is None else f"{control}_{round_name(index)}"
-        return self.root / "checkpoints" / tag
+        return (self.root if index == 0 and control is None else self.base) / CHECKPOINTS_DIR / tag
+
+    def branch_names(self) -> list[str]:
+        folder = self.root / BRANCHES_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if (p / BRANCH_FILE).is_file())
+
+    # ------------------------------------------------------------------ reading
 
     def finished_rounds(self, control: str | None = None) -> list[int]:
-        base = self.root if control is None else self.root / "controls" / control
-        if not base.is_dir():
-            return []
-        found = []
-        for child in base.iterdir():
-            match = _ROUND_DIR.match(child.name)
-            if match and (child / "config.json").is_file() and (child / MASK_FILE).is_file():
-                found.append(int(match.group(1)))
-        return sorted(found)
+        """Finished rounds of this line (round 0 is the trunk's), or of one of its controls."""
+        if control is not None:
+            return _finished_in(self.base / CONTROLS_DIR / control)
+        return [0][: 0 in _finished_in(self.root)] + [i for i in _finished_in(self.base) if i > 0]
 
     def record(self, index: int, control: str | None = None) -> dict[str, Any]:
         """The `lth` block of a finished round's config.json."""
         with open(self.round_dir(index, control) / "config.json", encoding="utf-8") as handle:
             return json.load(handle)["lth"]
 
-    def claim(self, settings: dict[str, Any], overwrite: bool = False) -> None:
-        """Record the experiment's settings; refuse a folder that holds an experiment with other settings.
+    def read_weights(self, index: int):
+        """The trained weights of finished round `index` of this line (dense or compact ticket folder)."""
+        from .compact import load_ticket_state
 
-        A folder "holds" an experiment when a round or control finished there, or a Trainer checkpoint was
-        completed: then another experiment is refused unless `overwrite`. A folder whose experiment got no further
-        (e.g. a run that stopped on a bad flag after round 0 trained) holds nothing that a new run could mix up
-        or that would be costly to lose, so another experiment takes it over.
+        return load_ticket_state(self.round_dir(index))
+
+    def rewind_steps(self) -> list[int]:
+        """The steps of round 0 whose weights are kept."""
+        folder = self.root / REWIND_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _REWIND_FILE.match(p.name)))
+
+    def read_rewind_point(self, step: int):
+        """The weights of round 0 after optimizer step `step` (step 0: the initial weights)."""
+        from safetensors.torch import load_file
+
+        path = self.rewind_path(step)
+        if not path.is_file():
+            raise LTHInputError(
+                f"{self.root} keeps round 0's weights at steps {self.rewind_steps()}, not at step {step}: list it in "
+                "--lth_rewind_steps before round 0 trains (a new output_dir), or rewind to a kept step."
+            )
+        return load_file(str(path))
+
+    # ------------------------------------------------------------------ writing
+
+    def write_round(self, index: int, control: str | None, model, state_dict: dict, mask, record: dict[str, Any],
+                    processing_class=None, log_history: list | None = None, compact: bool = False) -> Path:
+        """Write a round as a normal model folder (`record` in config.json's `lth` block) with its mask, tokenizer
+        and Trainer log beside it, atomically; then drop the round's Trainer checkpoints."""
+        from .compact import COMPACT_WEIGHTS_NAME, DENSE_WEIGHTS_NAME, save_compact
+
+        directory = self.round_dir(index, control)
+        model.config.lth = record
+        with atomic_dir(directory) as tmp:
+            if compact:  # bitmask + surviving values instead of the dense weights
+                save_compact(state_dict, mask, tmp / COMPACT_WEIGHTS_NAME)
+            model.save_pretrained(tmp, state_dict=state_dict)  # (it may consume `state_dict`)
+            if compact:
+                (tmp / DENSE_WEIGHTS_NAME).unlink()
+            mask.save(tmp / MASK_FILE)
+            if processing_class is not None:
+                processing_class.save_pretrained(tmp)
+            write_json_atomic(tmp / LOG_HISTORY_FILE, log_history or [])
+        remove_path(self.checkpoint_dir(index, control))
+        remove_if_empty(self.checkpoint_dir(index, control).parent)
+        return directory
+
+    # ------------------------------------------------------------------ claiming
+
+    def claim(self, trunk: dict[str, Any], line: dict[str, Any], overwrite: bool = False) -> None:
+        """Record the settings of the trunk and of this line; refuse a folder whose finished work has other ones.
+
+        The trunk's settings are compared with those of the folder, and this line's with those it had; a
+        difference in a line that holds a finished round or a completed checkpoint is refused unless `overwrite`
+        (which starts over: the whole experiment if the trunk differs or this is the main line, else this branch).
+        A line that got no further than a started round holds nothing costly to lose, and is cleared.
         """
-        path = self.root / SETTINGS_FILE
         if self.root.exists() and not self.root.is_dir():
             raise LTHInputError(f"output_dir {self.root} is a file, not a folder.")
-        if path.is_file():
-            try:
-                previous = json.loads(path.read_text(encoding="utf-8"))
-                if not isinstance(previous, dict):
-                    raise ValueError("not a JSON object")
-            except (OSError, ValueError) as err:
-                if not overwrite:
-                    raise LTHInputError(
-                        f"output_dir {self.root} has an unreadable {SETTINGS_FILE} ({err}); "
-                        "use another output_dir, or --overwrite_output_dir to start over."
-                    ) from err
-                previous = {}
-            changed = {k: (previous.get(k), v) for k, v in settings.items() if previous.get(k) != v}
-            if changed and not overwrite and self.holds_results():
-                details = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changed.items()))
-                raise LTHInputError(
-                    f"output_dir {self.root} holds an experiment with other settings ({details}); "
-                    "use another output_dir, or --overwrite_output_dir to start over."
-                )
-            if changed:
-                self.clear()
-        elif overwrite:
+        stored = _read_settings(self.root / SETTINGS_FILE, overwrite)
+        if stored is not None and "trunk" not in stored:
+            stored = {"trunk": {"written by": "an older hf_lth"}, "main": None}
+        trunk_changes = _changes(stored["trunk"], trunk) if stored else {}
+        line_before = (stored or {}).get("main") if self.branch is None else _read_settings(self.base / BRANCH_FILE, overwrite)
+        line_changes = _changes(line_before, line) if line_before is not None else {}
+        whole = ExperimentFolder(self.root)
+        if trunk_changes or (self.branch is None and (line_changes or (overwrite and stored))):
+            if trunk_changes or line_changes:
+                self._refuse_unless(overwrite, whole.holds_results(everything=True), {**trunk_changes, **line_changes})
+            whole.clear()
+            stored = None
+        elif line_changes or (overwrite and line_before is not None):
+            if line_changes:
+                self._refuse_unless(overwrite, self.holds_results(), line_changes)
             self.clear()
         self.remove_leftovers()
-        write_json_atomic(path, settings)
+        main = line if self.branch is None else (stored or {}).get("main")
+        write_json_atomic(self.root / SETTINGS_FILE, {"trunk": trunk, "main": main})
+        if self.branch is not None:
+            write_json_atomic(self.base / BRANCH_FILE, line)
 
-    def holds_results(self) -> bool:
-        """True when a round or control finished here, or a Trainer checkpoint was completed."""
-        if self.finished_rounds() or any(self.finished_rounds(kind.name) for kind in self._control_roots()):
-            return True
-        checkpoints = self.root / "checkpoints"
-        return checkpoints.is_dir() and any(
-            _CHECKPOINT_DIR.match(c.name) and not _is_incomplete_checkpoint(c)
-            for round_dir in checkpoints.iterdir() if round_dir.is_dir() for c in round_dir.iterdir()
+    def _refuse_unless(self, overwrite: bool, holds: bool, changes: dict[str, tuple[Any, Any]]) -> None:
+        if overwrite or not holds:
+            return
+        details = "; ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in sorted(changes.items()))
+        hint = "" if self.branch is not None else ", --lth_branch NAME for a variant that reuses its round 0"
+        where = self.root if self.branch is None else f"{self.root} (branch {self.branch})"
+        raise LTHInputError(
+            f"output_dir {where} holds an experiment with other settings ({details}); use another output_dir"
+            f"{hint}, or --overwrite_output_dir to start over."
         )
 
+    def holds_results(self, everything: bool = False) -> bool:
+        """True when a round or control of this line finished, or one of its Trainer checkpoints was completed
+        (`everything`: of any line, the trunk included)."""
+        lines = [self] + ([ExperimentFolder(self.root, b) for b in self.branch_names()] if everything else [])
+        for line in lines:
+            own = [i for i in line.finished_rounds() if i > 0 or everything]
+            if own or any(line.finished_rounds(kind) for kind in line._control_names()):
+                return True
+            checkpoints = line.base / CHECKPOINTS_DIR
+            if checkpoints.is_dir() and any(
+                _CHECKPOINT_DIR.match(c.name) and not _is_incomplete_checkpoint(c)
+                for round_dir in checkpoints.iterdir() if round_dir.is_dir() for c in round_dir.iterdir()
+            ):
+                return True
+        return False
+
     def clear(self) -> None:
-        """Remove everything an earlier experiment wrote here.
+        """Remove everything this line wrote (the main line: the whole experiment, branches included).
 
         Each folder is renamed aside before it is deleted, so a crash midway never leaves a partial round under
         its final name; the settings file goes last, so an interrupted clear is still refused or cleared again.
         """
-        for name in ("controls", "checkpoints"):
-            remove_path(self.root / name)
+        names = [CONTROLS_DIR, CHECKPOINTS_DIR] + ([BRANCHES_DIR, REWIND_DIR] if self.branch is None else [])
+        for name in names:
+            remove_path(self.base / name)
         for index in self.finished_rounds():
-            remove_path(self.round_dir(index))
-        for name in (RESULTS_FILE, REWIND_FILE, SETTINGS_FILE):
-            (self.root / name).unlink(missing_ok=True)
+            if index > 0 or self.branch is None:
+                remove_path(self.round_dir(index))
+        for name in (RESULTS_FILE, PLOT_FILE, BRANCH_FILE) + ((SETTINGS_FILE,) if self.branch is None else ()):
+            (self.base / name).unlink(missing_ok=True)
         self.remove_leftovers()
 
     def remove_leftovers(self) -> list[Path]:
@@ -134,64 +228,54 @@ class ExperimentFolder:
 
         - temporary files and folders of `atomic_path` / `atomic_dir` (`.NAME.tmp-PID`, `.NAME.old-PID`), which
           are never read: a round, mask, rewind point or results file exists under its final name or not at all;
-        - Trainer checkpoints of rounds (and controls) that finished, which their ticket replaced;
+        - Trainer checkpoints of rounds (and controls) that finished, which their ticket replaced, and the empty
+          `checkpoints/` folder;
         - checkpoint folders without their `trainer_state.json` (Trainer writes it last), so that a round cut
           short while a checkpoint was written resumes from the last complete one, not from the broken one.
         """
         removed = []
-        for base in [self.root, *self._control_roots()]:
+        for base in {self.root, self.base, self.root / REWIND_DIR, *self._control_roots()}:
             if base.is_dir():
-                for child in base.iterdir():
-                    if is_temporary_name(child.name):
-                        removed.append(child)
-        checkpoints = self.root / "checkpoints"
-        if checkpoints.is_dir():
+                removed += [child for child in base.iterdir() if is_temporary_name(child.name)]
+        for base in {self.root, self.base}:
+            checkpoints = base / CHECKPOINTS_DIR
+            if not checkpoints.is_dir():
+                continue
             finished = {self.checkpoint_dir(i).name for i in self.finished_rounds()}
-            for kind_root in self._control_roots():
-                finished |= {self.checkpoint_dir(i, kind_root.name).name for i in self.finished_rounds(kind_root.name)}
+            for kind in self._control_names():
+                finished |= {self.checkpoint_dir(i, kind).name for i in self.finished_rounds(kind)}
             for round_dir in checkpoints.iterdir():
                 if is_temporary_name(round_dir.name) or round_dir.name in finished:
                     removed.append(round_dir)
                 elif round_dir.is_dir():
                     removed.extend(c for c in round_dir.iterdir() if _is_incomplete_checkpoint(c))
         for path in removed:
-            if is_temporary_name(path.name):
-                _delete(path)  # already outside any final name
-            else:
-                remove_path(path)
+            remove_path(path)
+        for base in {self.root, self.base}:
+            remove_if_empty(base / CHECKPOINTS_DIR)
         return removed
 
-    def last_complete_checkpoint(self, index: int, control: str | None = None) -> str | None:
-        """The newest Trainer checkpoint of a round whose `trainer_state.json` was fully written, or None."""
-        folder = self.checkpoint_dir(index, control)
-        if not folder.is_dir():
-            return None
-        complete = [
-            (int(m.group(1)), child)
-            for child in folder.iterdir()
-            if (m := _CHECKPOINT_DIR.match(child.name)) and child.is_dir() and not _is_incomplete_checkpoint(child)
-        ]
-        return str(max(complete)[1]) if complete else None
-
     def _control_roots(self) -> list[Path]:
-        root = self.root / "controls"
+        root = self.base / CONTROLS_DIR
         if not root.is_dir():
             return []
         return sorted(p for p in root.iterdir() if p.is_dir() and not is_temporary_name(p.name))
 
+    def _control_names(self) -> list[str]:
+        return [p.name for p in self._control_roots()]
+
+    # ------------------------------------------------------------------ results
+
     def collect_results(self, selection_metric: str = "accuracy") -> dict[str, Any]:
-        """Rebuild `lth_results.json` from the finished round folders (the single source of truth)."""
+        """Rebuild this line's `lth_results.json` from its finished round folders (the single source of truth)."""
         rounds = [self.record(i) for i in self.finished_rounds()]
-        controls_root = self.root / "controls"
-        controls = {}
-        if controls_root.is_dir():
-            for kind_dir in sorted(p for p in controls_root.iterdir() if p.is_dir()):
-                controls[kind_dir.name] = [self.record(i, kind_dir.name) for i in self.finished_rounds(kind_dir.name)]
-        settings_path = self.root / SETTINGS_FILE
-        settings = json.loads(settings_path.read_text()) if settings_path.is_file() else {}
+        controls = {kind: [self.record(i, kind) for i in self.finished_rounds(kind)] for kind in self._control_names()}
+        stored = json.loads((self.root / SETTINGS_FILE).read_text()) if (self.root / SETTINGS_FILE).is_file() else {}
+        line = stored.get("main") if self.branch is None else json.loads((self.base / BRANCH_FILE).read_text())
         best = select_best_round(rounds, f"eval_{selection_metric}")
         results = {
-            "experiment": settings,
+            "experiment": {**stored.get("trunk", {}), **(line or {})},
+            "branch": self.branch,
             "selection_metric": f"eval_{selection_metric}",
             "best_round": best,
             "rounds": rounds,
@@ -204,12 +288,54 @@ class ExperimentFolder:
 def select_best_round(rounds: list[dict[str, Any]], metric: str) -> int | None:
     """The pruned round with the highest validation `metric` (ties: the sparser); round 0 if none is pruned.
 
-    Selection never looks at test metrics.
+    Selection never looks at test metrics, and never picks a collapsed round (one whose validation predictions
+    are nearly all one class, see `collapse.py`).
     """
-    candidates = [r for r in rounds if r["round"] > 0 and metric in r] or [r for r in rounds if metric in r]
+    usable = [r for r in rounds if metric in r and not r.get("collapsed")]
+    candidates = [r for r in usable if r["round"] > 0] or usable
     if not candidates:
         return None
     return max(candidates, key=lambda r: (r[metric], r["sparsity"]))["round"]
+
+
+def _finished_in(base: Path) -> list[int]:
+    if not base.is_dir():
+        return []
+    found = []
+    for child in base.iterdir():
+        match = _ROUND_DIR.match(child.name)
+        if match and (child / "config.json").is_file() and (child / MASK_FILE).is_file():
+            found.append(int(match.group(1)))
+    return sorted(found)
+
+
+def remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _read_settings(path: Path, overwrite: bool) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(stored, dict):
+            raise ValueError("not a JSON object")
+        return stored
+    except (OSError, ValueError) as err:
+        if overwrite:
+            return None
+        raise LTHInputError(
+            f"{path} is unreadable ({err}); use another output_dir, or --overwrite_output_dir to start over."
+        ) from err
+
+
+def _changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    before = before or {}
+    keys = list(now) + [k for k in before if k not in now]
+    return {k: (before.get(k), now.get(k)) for k in keys if before.get(k) != now.get(k)}
 
 
 def _is_incomplete_checkpoint(folder: Path) -> bool:
@@ -221,10 +347,3 @@ def _is_incomplete_checkpoint(folder: Path) -> bool:
     except (OSError, ValueError):
         return True
     return False
-
-
-def _delete(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)

@@ -50,10 +50,15 @@ class TicketMask(Mapping[str, torch.Tensor]):
     def num_kept(self) -> int:
         return sum(int(mask.sum()) for mask in self._masks.values())
 
-    def sparsity(self) -> float:
-        """Fraction of prunable weights that are pruned."""
-        total = self.num_prunable()
-        return 1.0 - self.num_kept() / total if total else 0.0
+    def sparsity(self, exclude: Iterable[str] = ()) -> float | None:
+        """Fraction of prunable weights that are pruned (leaving out the tensors named in `exclude`; None when
+        that leaves none)."""
+        skip = set(exclude)
+        masks = [mask for name, mask in self._masks.items() if name not in skip]
+        total = sum(mask.numel() for mask in masks)
+        if not skip:
+            return 1.0 - self.num_kept() / total if total else 0.0
+        return 1.0 - sum(int(mask.sum()) for mask in masks) / total if total else None
 
     def layer_sparsity(self) -> dict[str, float]:
         return {name: 1.0 - float(mask.sum()) / mask.numel() for name, mask in self._masks.items()}

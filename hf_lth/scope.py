@@ -22,6 +22,7 @@ DEFAULT_SCOPES: dict[str, str] = {
     "xlm-roberta": _ENCODER_SCOPE,
     "electra": _ENCODER_SCOPE,
 }
+NO_EMBEDDING = "no_embedding"  # the named preset: "auto" with every embedding left dense
 # Any other model: the weights of its linear layers, except the classification head and pooler.
 _FALLBACK_EXCLUDE = re.compile(r"(classifier|pooler|score|embed|norm)", re.IGNORECASE)
 
@@ -44,10 +45,14 @@ def parse_scope(spec: str) -> tuple[list[re.Pattern], list[re.Pattern]]:
 def resolve_prune_scope(model: torch.nn.Module, spec: str = "auto") -> list[str]:
     """Names of the prunable parameters of `model`, in the model's parameter order.
 
-    `spec` is "auto" (the family default from `DEFAULT_SCOPES`, else every linear weight outside the head)
+    `spec` is "auto" (the family default from `DEFAULT_SCOPES`, else every linear weight outside the head),
+    "no_embedding" (the same without the `nn.Embedding` weights: sparsity then counts the layers that compute),
     or comma-separated regular expressions, those starting with "!" excluding.
     """
     named = list(model.named_parameters())
+    if spec == NO_EMBEDDING:
+        embeddings = embedding_parameter_names(model)
+        return _nonempty([n for n in resolve_prune_scope(model, "auto") if n not in embeddings], named, spec)
     if spec == "auto":
         model_type = getattr(getattr(model, "config", None), "model_type", None)
         if model_type in DEFAULT_SCOPES:
@@ -72,3 +77,13 @@ def _nonempty(names: list[str], named: list, spec: str) -> list[str]:
             f"{[n for n, _ in named[:6]]}."
         )
     return names
+
+
+def embedding_parameter_names(model: torch.nn.Module) -> set[str]:
+    """Names of the parameters of the model's `nn.Embedding` modules (word, position, token-type embeddings)."""
+    return {
+        f"{module_name}.{name}" if module_name else name
+        for module_name, module in model.named_modules()
+        if isinstance(module, torch.nn.Embedding)
+        for name, _ in module.named_parameters(recurse=False)
+    }

@@ -4,52 +4,18 @@ import json
 
 import pytest
 import torch
-from datasets import Dataset
 from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification, TrainerCallback
+from transformers import AutoModelForSequenceClassification, TrainerCallback
 
-from hf_lth.arguments import LTHArguments
 from hf_lth.errors import LTHInputError
 from hf_lth.masks import TicketMask
-from hf_lth.metrics import compute_metrics
-from hf_lth.trainer import LTHTrainer
 
-
-def tiny_bert(seed=0):
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    return BertForSequenceClassification(config)
+from helpers.tiny import RoundStartRecorder, make_trainer, separable_tokens, tiny_bert
 
 
 @pytest.fixture(scope="module")
 def dataset():
-    g = torch.Generator().manual_seed(0)
-    ids = torch.randint(4, 64, (96, 10), generator=g)
-    labels = (ids[:, 1] >= 34).long()
-    return Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": [[1] * 10] * 96, "labels": labels.tolist()})
-
-
-def make_trainer(tmp_path, dataset, name="run", callbacks=None, **overrides):
-    settings = dict(output_dir=str(tmp_path / name), lth_rounds=2, num_train_epochs=2, per_device_train_batch_size=16,
-                    gradient_accumulation_steps=2, weight_decay=0.1, disable_tqdm=True, logging_steps=1, seed=7)
-    settings.update(overrides)
-    return LTHTrainer(model=tiny_bert(), args=LTHArguments(**settings), train_dataset=dataset, eval_dataset=dataset,
-                      test_dataset=dataset, compute_metrics=compute_metrics, callbacks=callbacks)
-
-
-class RoundStartRecorder(TrainerCallback):
-    """Keeps a copy of the weights and the first learning rate of every train() call."""
-
-    def __init__(self):
-        self.starts, self.first_lr = [], []
-
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self.starts.append({k: v.detach().clone() for k, v in model.state_dict().items()})
-
-    def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
-        if state.global_step == 0:
-            self.first_lr.append(optimizer.param_groups[0]["lr"])
+    return separable_tokens()
 
 
 def test_rounds_write_tickets_with_exact_zeros_and_results(tmp_path, dataset):
@@ -87,7 +53,7 @@ def test_rewinding_to_init_restores_rewind_weights_under_mask_and_survivors_trai
     recorder = RoundStartRecorder()
     make_trainer(tmp_path, dataset, callbacks=[recorder], lth_rounds=1).find_tickets()
     out = tmp_path / "run"
-    rewind = load_file(str(out / "rewind_point.safetensors"))
+    rewind = load_file(str(out / "rewind_points" / "step_000000.safetensors"))
     mask = TicketMask.load(out / "round_01" / "lth_mask.safetensors")
     start = recorder.starts[1]
     for name, value in rewind.items():
@@ -109,21 +75,43 @@ def test_learning_rate_rewinding_keeps_weights_and_restarts_schedule(tmp_path, d
     mask = TicketMask.load(out / "round_01" / "lth_mask.safetensors")
     for name in mask:
         assert torch.equal(recorder.starts[1][name], trained[name] * mask[name])
-    assert recorder.first_lr[0] == recorder.first_lr[1] == pytest.approx(1e-3)
-    assert not (out / "rewind_point.safetensors").exists()
+    assert recorder.lrs[0] == recorder.lrs[1] and recorder.first_lr[0] == pytest.approx(1e-2)
+    assert not (out / "rewind_points").exists()
 
 
-def test_late_rewinding_and_finetune(tmp_path, dataset):
+def test_late_rewinding_trains_the_rest_of_round_0s_schedule(tmp_path, dataset):
+    """step:K (Frankle et al. 2020): a later round starts from the weights after step K and trains round 0's
+    steps K..T, at round 0's learning rates of those steps (failed before: T steps with the schedule restarted)."""
     recorder = RoundStartRecorder()
-    make_trainer(tmp_path, dataset, name="late", callbacks=[recorder], lth_rounds=1, lth_rewind="step:1").find_tickets()
-    rewind = load_file(str(tmp_path / "late" / "rewind_point.safetensors"))
+    results = make_trainer(tmp_path, dataset, name="late", callbacks=[recorder], lth_rounds=2, lth_rewind="step:2",
+                           warmup_steps=2).find_tickets()
+    total = results["rounds"][0]["train_steps"]
+    assert total == 6 and [r["train_steps"] for r in results["rounds"][1:]] == [total - 2, total - 2]
+    assert len(recorder.lrs[0]) == total
+    for later in recorder.lrs[1:]:
+        assert later == pytest.approx(recorder.lrs[0][2:], abs=1e-12)
+    rewind = load_file(str(tmp_path / "late" / "rewind_points" / "step_000002.safetensors"))
     assert not torch.equal(rewind["classifier.weight"], recorder.starts[0]["classifier.weight"])
-    with pytest.raises(LTHInputError, match="step:99 is beyond round 0"):
+    mask = TicketMask.load(tmp_path / "late" / "round_01" / "lth_mask.safetensors")
+    assert all(torch.equal(recorder.starts[1][n], rewind[n] * mask[n]) for n in mask)
+    with pytest.raises(LTHInputError, match="step:99 is beyond round 0, which will take 6 steps"):
         make_trainer(tmp_path, dataset, name="far", lth_rounds=1, lth_rewind="step:99").find_tickets()
+
+
+def test_finetune_trains_at_a_fraction_of_the_peak_rate(tmp_path, dataset):
+    """Fine-tuning rounds train at lth_finetune_lr_fraction x learning_rate, constant (failed before: round 0's
+    final rate, ~0 under linear decay), and their training loss falls."""
     recorder = RoundStartRecorder()
-    results = make_trainer(tmp_path, dataset, name="ft", callbacks=[recorder], lth_rounds=1, lth_rewind="finetune").find_tickets()
-    final_lr = results["rounds"][0]["final_learning_rate"]
-    assert 0 < final_lr < 1e-3 and recorder.first_lr[1] == pytest.approx(final_lr)
+    results = make_trainer(tmp_path, dataset, callbacks=[recorder], lth_rounds=1, lth_rewind="finetune",
+                           lth_prune_rate=0.6, num_train_epochs=4).find_tickets()
+    assert recorder.lrs[1] == pytest.approx([1e-3] * 12)
+    assert results["rounds"][1]["first_learning_rate"] == pytest.approx(1e-3)
+    history = json.loads((tmp_path / "run" / "round_01" / "lth_log_history.json").read_text())
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert sum(losses[-3:]) < sum(losses[:3])
+    trained = load_file(str(tmp_path / "run" / "round_01" / "model.safetensors"))
+    start = recorder.starts[1]
+    assert any(not torch.equal(trained[n], start[n]) for n in trained if n in start)
 
 
 def test_controls_keep_counts_or_mask_and_change_the_other(tmp_path, dataset):
