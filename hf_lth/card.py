@@ -36,16 +36,20 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         metrics=["accuracy", "f1"],
         model_name=model_name,
         eval_results=eval_results or None,
-        lth={key: record.get(key) for key in ("round", "sparsity", "strategy", "rewind", "prune_rate", "seed")},
+        lth={key: record.get(key) for key in ("round", "sparsity", "sparsity_without_embedding", "strategy", "rewind",
+                                              "prune_rate", "seed")},
     )
     sparsity = 100 * record["sparsity"]
+    without = record.get("sparsity_without_embedding")
+    embedding_note = (f" ({100 * without:.1f}% of those outside the embedding, which holds most of them)"
+                      if without is not None and abs(100 * without - sparsity) >= 0.05 else "")
     lines = [
         f"# {model_name}",
         "",
         f"A lottery ticket found with hf_lth: round {record['round']} of "
         f"iterative magnitude pruning ({record['strategy']}, {100 * (record.get('prune_rate') or 0):.0f}% of the "
         f"survivors per round, rewinding to `{record['rewind']}`), **{sparsity:.1f}% of its prunable weights are "
-        f"zero**. The ticket was chosen on the validation split.",
+        f"zero**{embedding_note}. The ticket was chosen on the validation split.",
         "",
         "| split | accuracy | macro-F1 |",
         "|---|---|---|",

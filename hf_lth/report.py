@@ -21,19 +21,41 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f}"
 
 
+def _sparsities(record: dict[str, Any]) -> str:
+    """"89.3" or, where the embedding is prunable, "89.3 / 40.1" (all prunable / without the embedding)."""
+    all_prunable, without = record.get("sparsity"), record.get("sparsity_without_embedding")
+    if without is None or abs(without - all_prunable) < 5e-4:
+        return f"{100 * all_prunable:.1f}"
+    return f"{100 * all_prunable:.1f} / {100 * without:.1f}"
+
+
+def _accuracy_cell(record: dict[str, Any] | None, key: str) -> str:
+    if not record:
+        return "–"
+    return _pct(record.get(key)) + (" (collapsed)" if record.get("collapsed") else "")
+
+
 def round_table(results: dict[str, Any]) -> str:
-    """A Markdown table: one row per round, the controls' test accuracy beside it, the best ticket marked."""
+    """A Markdown table: one row per round, the controls' test accuracy beside it, the best ticket and collapsed
+    rounds (nearly all validation predictions in one class) marked.
+
+    Sparsity is of all prunable weights, then (where the embedding is prunable) of those outside the embedding.
+    """
     controls = results.get("controls", {})
     by_round = {kind: {r["round"]: r for r in records} for kind, records in controls.items()}
     best = results.get("best_round")
-    header = ["round", "sparsity %", "val acc %", "val F1 %", "test acc %", "test F1 %", "steps", "time s"]
+    rounds = results.get("rounds", [])
+    with_embedding = any(_sparsities(r) != f"{100 * r['sparsity']:.1f}" for r in rounds)
+    sparsity_header = "sparsity % (all / w/o embedding)" if with_embedding else "sparsity %"
+    header = ["round", sparsity_header, "val acc %", "val macro-F1 %", "test acc %", "test macro-F1 %", "steps", "time s"]
     header += [f"{CONTROL_LABELS.get(kind, kind)} test acc %" for kind in by_round]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for record in results.get("rounds", []):
+    for record in rounds:
         index = record["round"]
+        marks = [" (best)" if index == best else "", " (collapsed)" if record.get("collapsed") else ""]
         cells = [
-            f"{index}{' (best)' if index == best else ''}",
-            f"{100 * record['sparsity']:.1f}",
+            f"{index}{''.join(marks)}",
+            _sparsities(record),
             _pct(record.get("eval_accuracy")),
             _pct(record.get("eval_f1")),
             _pct(record.get("test_accuracy")),
@@ -41,7 +63,7 @@ def round_table(results: dict[str, Any]) -> str:
             str(record.get("train_steps", "–")),
             f"{record.get('wall_time_s', 0):.0f}",
         ]
-        cells += [_pct(by_round[kind].get(index, {}).get("test_accuracy")) for kind in by_round]
+        cells += [_accuracy_cell(by_round[kind].get(index), "test_accuracy") for kind in by_round]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -91,27 +113,77 @@ def seeds_table(runs: list[dict[str, Any]], split: str = "test") -> str:
 
 
 def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.005, near: float = 0.9) -> dict[str, Any]:
-    """The figures a reader wants first: dense accuracy, the best ticket (chosen on validation), the sparsest
-    round within `tolerance` of dense, and IMP minus each control at the round nearest `near` sparsity."""
+    """The figures a reader wants first, as fractions (see `describe_headline` for them in words): dense accuracy;
+    the best ticket (chosen on validation); the sparsest pruned round within `tolerance` of dense (None: none is);
+    IMP minus each control at the pruned round with controls nearest `near` sparsity (None where either run
+    collapsed). Sparsities are given of all prunable weights and without the embedding."""
     rounds = results.get("rounds", [])
     key = f"{split}_accuracy"
     dense = next((r for r in rounds if r["round"] == 0), None)
     out: dict[str, Any] = {"split": split, "dense_accuracy": dense.get(key) if dense else None}
     best = next((r for r in rounds if r["round"] == results.get("best_round")), None)
     if best:
-        out.update(best_round=best["round"], best_sparsity=best["sparsity"], best_accuracy=best.get(key))
+        out.update(best_round=best["round"], best_sparsity=best["sparsity"],
+                   best_sparsity_without_embedding=best.get("sparsity_without_embedding"), best_accuracy=best.get(key))
     if dense and dense.get(key) is not None:
-        close = [r for r in rounds if r.get(key) is not None and r[key] >= dense[key] - tolerance]
-        out["sparsest_within_tolerance"] = max(close, key=lambda r: r["sparsity"])["sparsity"]
-    pruned = [r for r in rounds if r["round"] > 0 and r.get(key) is not None]
+        close = [r for r in rounds if r["round"] > 0 and r.get(key) is not None and r[key] >= dense[key] - tolerance
+                 and not r.get("collapsed")]
+        sparsest = max(close, key=lambda r: r["sparsity"]) if close else None
+        out["sparsest_within_tolerance"] = sparsest["sparsity"] if sparsest else None
+        out["sparsest_within_tolerance_without_embedding"] = sparsest.get("sparsity_without_embedding") if sparsest else None
+    controls = results.get("controls", {})
+    with_controls = {c["round"] for records in controls.values() for c in records if c.get(key) is not None}
+    pruned = [r for r in rounds if r["round"] > 0 and r.get(key) is not None and (r["round"] in with_controls or not controls)]
     if pruned:
         target = min(pruned, key=lambda r: abs(r["sparsity"] - near))
-        out["near_sparsity"] = target["sparsity"]
-        for kind, records in results.get("controls", {}).items():
+        out.update(compared_round=target["round"], compared_sparsity=target["sparsity"],
+                   compared_sparsity_without_embedding=target.get("sparsity_without_embedding"))
+        for kind, records in controls.items():
             match = next((c for c in records if c["round"] == target["round"] and c.get(key) is not None), None)
             if match:
-                out[f"imp_minus_{kind}"] = target[key] - match[key]
+                failed = [name for name, r in (("IMP", target), (kind, match)) if r.get("collapsed")]
+                out[f"imp_minus_{kind}"] = None if failed else target[key] - match[key]
+                if failed:
+                    out[f"imp_minus_{kind}_collapsed"] = failed
     return out
+
+
+def describe_headline(figures: dict[str, Any]) -> list[str]:
+    """`headline`'s figures as sentences, in percent and points."""
+    split = "validation" if figures.get("split") == "eval" else figures.get("split", "test")
+
+    def sparsity(prefix: str) -> str:
+        value, without = figures.get(f"{prefix}"), figures.get(f"{prefix}_without_embedding")
+        text = f"{100 * value:.1f}% of prunable weights"
+        if without is not None and abs(without - value) >= 5e-4:
+            text += f" ({100 * without:.1f}% without the embedding)"
+        return text
+
+    lines = []
+    if figures.get("dense_accuracy") is not None:
+        lines.append(f"dense model: {100 * figures['dense_accuracy']:.2f}% {split} accuracy")
+    if figures.get("best_round") is not None:
+        accuracy = figures.get("best_accuracy")
+        lines.append(f"best ticket (chosen on validation): round {figures['best_round']}, {sparsity('best_sparsity')}"
+                     + (f", {100 * accuracy:.2f}% {split} accuracy" if accuracy is not None else ""))
+    else:
+        lines.append("best ticket: none (every round collapsed or has no validation metric)")
+    if "sparsest_within_tolerance" in figures:
+        if figures["sparsest_within_tolerance"] is None:
+            lines.append("sparsest round within 0.5 points of dense: none")
+        else:
+            lines.append(f"sparsest round within 0.5 points of dense: {sparsity('sparsest_within_tolerance')}")
+    if figures.get("compared_round") is not None:
+        where = f"round {figures['compared_round']}, {sparsity('compared_sparsity')}"
+        for key, value in figures.items():
+            if key.startswith("imp_minus_") and not key.endswith("_collapsed"):
+                kind = CONTROL_LABELS.get(key[len("imp_minus_"):], key[len("imp_minus_"):])
+                if value is None:
+                    failed = " and ".join(figures.get(f"{key}_collapsed", []))
+                    lines.append(f"IMP ticket minus {kind} at {where}: not comparable ({failed} collapsed to one class)")
+                else:
+                    lines.append(f"IMP ticket minus {kind} at {where}: {100 * value:+.2f} points ({split} accuracy)")
+    return lines
 
 
 def seeds_headline(runs: list[dict[str, Any]], split: str = "test", **kwargs: float) -> dict[str, tuple[float, float, int]]:
@@ -132,27 +204,45 @@ def seeds_headline(runs: list[dict[str, Any]], split: str = "test", **kwargs: fl
 def plot_accuracy_vs_sparsity(
     results: dict[str, Any] | list[dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None
 ) -> Path:
-    """Plot `split` accuracy against sparsity for the tickets and each control; write a PNG to `path`.
+    """Plot the tickets' and each control's `split` metric against sparsity; write a PNG to `path`.
 
-    Given several experiments (seeds), each curve is their mean per round with a band of one standard deviation.
+    The metric is accuracy, or macro-F1 where it selected the tickets; without `split` metrics (no test file) the
+    validation ones are plotted. The dense model is a dashed line, the best ticket a star, collapsed rounds
+    red crosses; where the embedding is prunable, the top axis gives the sparsity without it. Given several
+    experiments (seeds), each curve is their mean per round with a band of one standard deviation.
     """
     runs = results if isinstance(results, list) else [results]
+    metric = "f1" if runs[0].get("selection_metric") == "eval_f1" else "accuracy"
+    if split != "eval" and not any(f"{split}_{metric}" in r for run in runs for r in run.get("rounds", [])):
+        split = "eval"
+    key = f"{split}_{metric}"
     fig, ax = _new_figure()
     series = {"IMP ticket": [run.get("rounds", []) for run in runs]}
     for kind in sorted({k for run in runs for k in run.get("controls", {})}):
         series[CONTROL_LABELS.get(kind, kind)] = [run.get("controls", {}).get(kind, []) for run in runs]
+    collapsed = []
     for label, per_run in series.items():
-        sparsity, mean, std = _mean_curve(per_run, f"{split}_accuracy")
+        sparsity, mean, std = _mean_curve(per_run, key)
         if sparsity:
             line = ax.plot(sparsity, mean, marker="o", label=label)[0]
             if len(runs) > 1:
                 ax.fill_between(sparsity, [m - s for m, s in zip(mean, std)], [m + s for m, s in zip(mean, std)],
                                 color=line.get_color(), alpha=0.2)
-    _, dense, _ = _mean_curve([[r for r in run.get("rounds", []) if r["round"] == 0] for run in runs], f"{split}_accuracy")
+        collapsed += [(100 * r["sparsity"], 100 * r[key]) for records in per_run for r in records
+                      if r.get("collapsed") and r.get(key) is not None]
+    if collapsed:
+        ax.scatter(*zip(*collapsed), marker="x", s=70, color="red", zorder=5, label="collapsed (one class)")
+    _, dense, _ = _mean_curve([[r for r in run.get("rounds", []) if r["round"] == 0] for run in runs], key)
     if dense:
         ax.axhline(dense[0], color="grey", linestyle="--", linewidth=1, label="dense")
+    if len(runs) == 1:
+        best = next((r for r in runs[0].get("rounds", []) if r["round"] == runs[0].get("best_round")), None)
+        if best and best.get(key) is not None:
+            ax.scatter([100 * best["sparsity"]], [100 * best[key]], marker="*", s=220, color="gold", edgecolor="black",
+                       zorder=6, label="best ticket (validation)")
+    _embedding_free_axis(ax, runs[0].get("rounds", []))
     title = title or "Accuracy versus sparsity" + (f" (mean ± std of {len(runs)} runs)" if len(runs) > 1 else "")
-    return _save_figure(fig, ax, split, title, path)
+    return _save_figure(fig, ax, split, title, path, metric)
 
 
 def plot_comparison(runs: dict[str, dict[str, Any]], path: str | Path, split: str = "test", title: str | None = None) -> Path:
@@ -165,24 +255,40 @@ def plot_comparison(runs: dict[str, dict[str, Any]], path: str | Path, split: st
     return _save_figure(fig, ax, split, title or "Accuracy versus sparsity", path)
 
 
+def _embedding_free_axis(ax, rounds: list[dict[str, Any]]) -> None:
+    """A top axis with the sparsity without the embedding, where it differs from the bottom one."""
+    pairs = sorted({(100 * r["sparsity"], 100 * r["sparsity_without_embedding"]) for r in rounds
+                    if r.get("sparsity_without_embedding") is not None})
+    if len(pairs) < 2 or all(abs(a - b) < 0.05 for a, b in pairs):
+        return
+    import numpy as np
+
+    bottom, top = (np.array(values) for values in zip(*pairs))
+    secondary = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, bottom, top),
+                                                    lambda x: np.interp(x, top, bottom)))
+    secondary.set_xlabel("sparsity without the embedding (%)")
+
+
 def _new_figure():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=(6.4, 4.2))
+    return plt.subplots(figsize=(6.4, 4.6))
 
 
-def _save_figure(fig, ax, split: str, title: str, path: str | Path) -> Path:
+def _save_figure(fig, ax, split: str, title: str, path: str | Path, metric: str = "accuracy") -> Path:
     """Label the axes, write the PNG to `path` (folders made as needed) and free the figure."""
     import matplotlib.pyplot as plt
 
-    ax.set_xlabel("sparsity of prunable weights (%)")
-    ax.set_ylabel(f"{split} accuracy (%)")
+    ax.set_xlabel("sparsity of all prunable weights (%)")
+    name = "macro-F1" if metric == "f1" else "accuracy"
+    ax.set_ylabel(f"{'validation' if split == 'eval' else split} {name} (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -206,6 +312,26 @@ def _mean_curve(per_run: list[list[dict[str, Any]]], key: str) -> tuple[list[flo
         mean.append(statistics.fmean(accuracies))
         std.append(statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0)
     return sparsity, mean, std
+
+
+def describe_seeds_headline(summary: dict[str, tuple[float, float, int]]) -> list[str]:
+    """`seeds_headline`'s figures as lines, in percent (sparsities, accuracies) and points (differences)."""
+    lines = []
+    for key, (mean, std, n) in summary.items():
+        unit = "points" if key.startswith("imp_minus_") else "%"
+        if key.endswith("round"):
+            continue
+        lines.append(f"{key.replace('_', ' ')}: {100 * mean:.2f} ± {100 * std:.2f} {unit} (n={n})")
+    return lines
+
+
+def load_branches(folder: str | Path) -> dict[str, dict[str, Any]]:
+    """The results of each branch of the experiment in `folder` (name -> results)."""
+    root = Path(folder) / "branches"
+    if not root.is_dir():
+        return {}
+    return {p.name: json.loads((p / "lth_results.json").read_text(encoding="utf-8"))
+            for p in sorted(root.iterdir()) if (p / "lth_results.json").is_file()}
 
 
 def load_results(folder: str | Path) -> dict[str, Any]:
@@ -234,8 +360,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(runs) == 1 and not args.seeds:
         results, folder = runs[0], args.output_dirs[0]
         print(round_table(results))
-        figures = headline(results, split=args.split)
-        print("\n" + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()))
+        print("\n" + "\n".join(describe_headline(headline(results, split=args.split))))
+        branches = load_branches(folder)
+        if branches:
+            lines = {"main": results, **branches}
+            print("\nBranches of this experiment (same round 0):\n\n" + comparison_table(lines, args.split))
+            print(f"\nbranch plot written to {plot_comparison(lines, Path(folder) / 'branches.png', args.split)}")
         # the test-split plot is the one an experiment publishes: another split's plot gets a name of its own
         default = "accuracy_vs_sparsity.png" if args.split == "test" else f"accuracy_vs_sparsity_{args.split}.png"
         plot = plot_accuracy_vs_sparsity(results, args.plot or Path(folder) / default, args.split)
@@ -250,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.seeds:
             print(seeds_table(runs, args.split))
             summary = seeds_headline(runs, split=args.split)
-            print("\n" + ", ".join(f"{k}={mean:.4f} ± {std:.4f} (n={n})" for k, (mean, std, n) in summary.items()))
+            print("\n" + "\n".join(describe_seeds_headline(summary)))
             plot = plot_accuracy_vs_sparsity(runs, args.plot, args.split)
         else:
             compared = dict(zip(labels, runs))

@@ -1,6 +1,6 @@
 import pytest
 
-from hf_lth.report import comparison_table, headline, main, plot_accuracy_vs_sparsity, round_table, seeds_headline, seeds_table
+from hf_lth.report import comparison_table, describe_headline, headline, main, plot_accuracy_vs_sparsity, round_table, seeds_headline, seeds_table
 
 RESULTS = {
     "best_round": 1,
@@ -16,6 +16,7 @@ def test_round_table_marks_best_and_shows_controls():
     table = round_table(RESULTS).splitlines()
     assert "random pruning test acc %" in table[0]
     assert table[3].startswith("| 1 (best) | 20.0 | 82.00 |") and table[3].endswith("| 75.00 |")
+    assert "val macro-F1 %" in table[0]
     assert table[2].endswith("| – |")
 
 
@@ -39,7 +40,42 @@ def test_headline_figures():
     figures = headline(results)
     assert figures["dense_accuracy"] == 0.880 and figures["best_round"] == 2
     assert figures["sparsest_within_tolerance"] == 0.8
-    assert figures["near_sparsity"] == 0.9 and figures["imp_minus_random_pruning"] == pytest.approx(0.06)
+    assert figures["compared_sparsity"] == 0.9 and figures["imp_minus_random_pruning"] == pytest.approx(0.06)
+    lines = describe_headline(figures)
+    assert "sparsest round within 0.5 points of dense: 80.0% of prunable weights" in lines
+    assert "IMP ticket minus random pruning at round 3, 90.0% of prunable weights: +6.00 points (test accuracy)" in lines
+
+
+def test_headline_says_none_compares_where_controls_exist_and_flags_collapse():
+    results = {
+        "best_round": 1,
+        "rounds": [
+            {"round": 0, "sparsity": 0.0, "test_accuracy": 0.88},
+            {"round": 1, "sparsity": 0.5, "sparsity_without_embedding": 0.2, "test_accuracy": 0.85},
+            {"round": 2, "sparsity": 0.9, "sparsity_without_embedding": 0.4, "test_accuracy": 0.84},
+        ],
+        "controls": {"random_pruning": [{"round": 1, "sparsity": 0.5, "test_accuracy": 0.45, "collapsed": True}]},
+    }
+    figures = headline(results)
+    assert figures["sparsest_within_tolerance"] is None and figures["compared_round"] == 1
+    assert figures["imp_minus_random_pruning"] is None
+    lines = describe_headline(figures)
+    assert "sparsest round within 0.5 points of dense: none" in lines
+    assert any("50.0% of prunable weights (20.0% without the embedding): not comparable (random_pruning collapsed" in
+               line for line in lines)
+    table = round_table(results)
+    assert "sparsity % (all / w/o embedding)" in table and "| 50.0 / 20.0 |" in table and "45.00 (collapsed)" in table
+
+
+def test_plot_without_a_test_split_plots_validation(tmp_path):
+    import warnings
+
+    results = {"best_round": 1, "rounds": [{"round": 0, "sparsity": 0.0, "eval_accuracy": 0.8},
+                                           {"round": 1, "sparsity": 0.2, "eval_accuracy": 0.82, "collapsed": True}]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warned of an empty legend before
+        png = plot_accuracy_vs_sparsity(results, tmp_path / "plot.png")
+    assert png.stat().st_size > 1000
 
 
 def test_plot_of_several_seeds(tmp_path):
@@ -92,10 +128,11 @@ def test_seeds_headline_pairs_imp_and_control_within_each_seed(tmp_path, capsys)
     mean, std, n = summary["imp_minus_random_pruning"]  # 0.80 - 0.75 and 0.82 - 0.81
     assert (mean, n) == (pytest.approx(0.03), 2) and std == pytest.approx(0.0283, abs=1e-4)
     assert summary["dense_accuracy"] == (pytest.approx(0.80), pytest.approx(0.01414, abs=1e-4), 2)
-    assert summary["near_sparsity"][0] == 0.2
+    assert summary["compared_sparsity"][0] == 0.2
     a, b = _write(tmp_path / "s1", RESULTS), _write(tmp_path / "s2", other)
     assert main([a, b, "--seeds", "--plot", str(tmp_path / "seeds.png")]) == 0
-    assert "dense_accuracy=0.8000 ± 0.0141 (n=2)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "dense accuracy: 80.00 ± 1.41 % (n=2)" in out and "imp minus random pruning: 3.00 ± 2.83 points (n=2)" in out
 
 
 def test_validation_plot_does_not_overwrite_the_test_plot(tmp_path, capsys):

@@ -212,3 +212,29 @@ def test_compact_tickets_resume_and_load(tmp_path, dataset):
     results = make_trainer(tmp_path, dataset, name="compact", lth_rounds=2, lth_compact_tickets=True).find_tickets()
     straight = make_trainer(tmp_path, dataset, name="dense", lth_rounds=2).find_tickets()
     assert results["rounds"][2]["mask_sha256"] == straight["rounds"][2]["mask_sha256"]
+
+
+def test_records_give_the_sparsity_without_the_embedding(tmp_path, dataset):
+    """In a TextCNN the embedding holds most prunable weights; every record also gives the sparsity of the
+    others (failed before: only the all-prunable figure existed), and `no_embedding` leaves it dense."""
+    from hf_lth import TextCNNConfig, TextCNNForSequenceClassification
+
+    def cnn():
+        torch.manual_seed(0)
+        return TextCNNForSequenceClassification(TextCNNConfig(vocab_size=64, embedding_dim=16, num_filters=4,
+                                                              filter_sizes=[2, 3], num_labels=2))
+
+    results = make_trainer(tmp_path, dataset, name="cnn", model=cnn(), lth_rounds=1, num_train_epochs=1).find_tickets()
+    record = results["rounds"][1]
+    mask = TicketMask.load(tmp_path / "cnn" / "round_01" / "lth_mask.safetensors")
+    embedding = record["embedding_parameters"]
+    assert embedding == ["embedding.weight"]
+    others = [name for name in mask if name not in embedding]
+    kept = sum(int(mask[n].sum()) for n in others)
+    assert record["sparsity_without_embedding"] == pytest.approx(1 - kept / sum(mask[n].numel() for n in others))
+    assert record["sparsity_without_embedding"] != pytest.approx(record["sparsity"])
+    dense_embedding = make_trainer(tmp_path, dataset, name="cnn_no_embedding", model=cnn(), lth_rounds=1,
+                                   num_train_epochs=1, lth_prune_scope="no_embedding").find_tickets()
+    record = dense_embedding["rounds"][1]
+    assert record["embedding_parameters"] == [] and record["sparsity_without_embedding"] == pytest.approx(record["sparsity"])
+    assert "embedding.weight" not in TicketMask.load(tmp_path / "cnn_no_embedding" / "round_01" / "lth_mask.safetensors")

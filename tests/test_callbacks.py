@@ -1,0 +1,71 @@
+"""The mask callback: pruned weights get no gradient, so clipping and the optimizer see only the survivors."""
+
+import torch
+from torch.nn.utils import prune as torch_prune
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+
+from hf_lth.arguments import LTHArguments
+from hf_lth.masks import TicketMask
+from hf_lth.scope import resolve_prune_scope
+from hf_lth.trainer import LTHTrainer
+
+from helpers.tiny import separable_tokens
+
+STEP = dict(optim="sgd", learning_rate=0.5, max_grad_norm=1e-3, weight_decay=0.0, max_steps=1,
+            per_device_train_batch_size=96, disable_tqdm=True, report_to=[], dataloader_pin_memory=False, seed=3)
+
+
+def bert_without_dropout() -> BertForSequenceClassification:
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                        max_position_embeddings=32, num_labels=2, hidden_dropout_prob=0.0,
+                        attention_probs_dropout_prob=0.0)
+    return BertForSequenceClassification(config)
+
+
+def half_mask(model) -> TicketMask:
+    g = torch.Generator().manual_seed(1)
+    params = dict(model.named_parameters())
+    return TicketMask({n: torch.rand(params[n].shape, generator=g) < 0.5 for n in resolve_prune_scope(model, "weight,!LayerNorm")})
+
+
+def test_clipped_update_equals_that_of_a_model_without_the_pruned_weights(tmp_path):
+    """One clipped SGD step under the mask moves each survivor exactly as in a model whose forward multiplies
+    the mask in (torch.nn.utils.prune), where pruned weights cannot contribute a gradient. Failed before the
+    gradients were masked: the pruned weights' gradients entered the clipped norm and shrank the step."""
+    data = separable_tokens()
+    masked = bert_without_dropout()
+    mask = half_mask(masked)
+    LTHTrainer(model=masked, args=LTHArguments(output_dir=str(tmp_path / "lth"), lth_rounds=0, **STEP),
+               train_dataset=data, mask=mask).find_tickets()
+
+    reference = bert_without_dropout()
+    modules = dict(reference.named_modules())
+    for name, keep in mask.items():
+        module_name, _, attr = name.rpartition(".")
+        torch_prune.custom_from_mask(modules[module_name], attr, keep)
+    Trainer(model=reference, args=TrainingArguments(output_dir=str(tmp_path / "ref"), **STEP), train_dataset=data).train()
+    for name in mask:
+        module_name, _, attr = name.rpartition(".")
+        torch_prune.remove(modules[module_name], attr)
+
+    start = dict(bert_without_dropout().named_parameters())
+    after, expected = dict(masked.named_parameters()), dict(reference.named_parameters())
+    moved = 0
+    for name, keep in mask.items():
+        assert torch.count_nonzero(after[name][~keep]) == 0
+        torch.testing.assert_close(after[name][keep], expected[name][keep], rtol=0, atol=1e-7)
+        moved += int((after[name][keep] != start[name][keep]).sum())
+    assert moved > 0, "the survivors must have trained"
+
+
+def test_gradient_hooks_are_removed_after_each_round(tmp_path):
+    model = bert_without_dropout()
+    trainer = LTHTrainer(model=model, args=LTHArguments(output_dir=str(tmp_path / "lth"), lth_rounds=1, **STEP),
+                         train_dataset=separable_tokens())
+    trainer.find_tickets()
+    name = "bert.encoder.layer.0.output.dense.weight"
+    param = dict(model.named_parameters())[name]
+    model.zero_grad()
+    model(**{k: torch.tensor(v[:4]) for k, v in separable_tokens()[:4].items()}).loss.backward()
+    assert torch.count_nonzero(param.grad) == param.numel(), "no mask hook may outlive its round"
