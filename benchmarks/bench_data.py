@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Target 4: tokenising and encoding the full IMDb train split (25,000 reviews), once per experiment.
 
+The data is `../shared/data/imdb` where present, else the shipped 2,000-review sample (see `common.data_file`).
+
 Timed side by side, interleaved, medians of `--repeats`:
 
 - `tokenize_dataset` (one batched `Dataset.map`, the path `run_lth.py` takes) with the datasets cache off,
@@ -35,9 +37,6 @@ from transformers import PreTrainedTokenizerBase  # noqa: E402
 from hf_lth import LTHTrainer  # noqa: E402
 from hf_lth.data import DataArguments, load_text_classification_data, tokenize_dataset  # noqa: E402
 from hf_lth.tokenization import train_word_tokenizer, train_wordpiece_tokenizer  # noqa: E402
-
-IMDB_TRAIN = common.SHARED_DATA / "imdb" / "train.parquet"
-IMDB_TEST = common.SHARED_DATA / "imdb" / "test.parquet"
 
 
 def timed(fn, *args, **kwargs):
@@ -120,10 +119,11 @@ def main(argv=None) -> list[common.Row]:
     datasets.logging.set_verbosity_error()
     repeats = args.repeats or (1 if args.quick else 3)
     rows_limit = 2000 if args.quick else None
+    imdb_train, imdb_test = common.data_file("imdb", "train"), common.data_file("imdb", "test")
 
     with tempfile.TemporaryDirectory() as cache:
         load_s, data = timed(load_text_classification_data, DataArguments(
-            train_file=str(IMDB_TRAIN), validation_file=str(IMDB_TEST), max_train_samples=rows_limit,
+            train_file=str(imdb_train), validation_file=str(imdb_test), max_train_samples=rows_limit,
             max_eval_samples=rows_limit, dataset_cache_dir=cache))
         train = data.raw["train"]
         texts = list(train["text"])
@@ -172,7 +172,7 @@ def main(argv=None) -> list[common.Row]:
     raw = {"times_s": times, "load_s": load_s, "train_word_tokenizer_s": word_train_s,
            "train_wordpiece_tokenizer_s": piece_train_s, "reviews": n, "tokens": tokens, "reuse": reuse}
     settings = {"command": common.command_line(), "repeats": repeats, "max_seq_length": args.max_seq_length,
-                "quick": args.quick, "data": str(IMDB_TRAIN.relative_to(common.REPO_ROOT.parent))}
+                "quick": args.quick, "data": str(imdb_train.relative_to(common.REPO_ROOT.parent))}
     common.report("data" + ("_quick" if args.quick else ""), "Target 4: data preparation", rows, raw, args.out, settings)
     return rows
 

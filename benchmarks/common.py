@@ -8,6 +8,7 @@ used throughout, and compared configurations are run side by side, interleaved, 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -25,7 +26,8 @@ os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"  # full-size data, beside the checkout where present
+SAMPLE_DATA = REPO_ROOT / "hf_lth" / "sample_data"  # the small samples shipped with hf_lth
 
 # BERT-base encoder: 12 layers of Q, K, V, attention output (768x768), intermediate (3072x768), output (768x3072).
 BERT_BASE_LAYER = [
@@ -62,6 +64,22 @@ class Row:
 def median(values) -> float:
     values = list(values)
     return statistics.median(values) if values else float("nan")
+
+
+def data_file(dataset: str, split: str) -> Path:
+    """`../shared/data/<dataset>/<split>.parquet` (full size) when present, else the shipped sample
+    `hf_lth/sample_data/<dataset>_<split>.parquet`, with a one-line notice on stderr."""
+    full = SHARED_DATA / dataset / f"{split}.parquet"
+    if full.is_file():
+        return full
+    _sample_notice(dataset)
+    return SAMPLE_DATA / f"{dataset}_{split}.parquet"
+
+
+@functools.cache
+def _sample_notice(dataset: str) -> None:
+    print(f"note: {SHARED_DATA / dataset} is missing; using the shipped {dataset} sample in hf_lth/sample_data "
+          "(smaller, so figures are not comparable with full-size runs)", file=sys.stderr, flush=True)
 
 
 def machine() -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Text-classification data: Hub presets, local files or the shipped IMDb sample -> train/validation/test.
+"""Text-classification data: Hub presets, local files or the shipped samples -> train/validation/test.
 
 `load_text_classification_data` returns a `DatasetDict` whose splits have exactly two columns,
 `text` (str) and `label` (a `ClassLabel` id), plus the label names. `tokenize_dataset` turns it
@@ -6,19 +6,21 @@ into `input_ids`/`attention_mask`/`labels` with one batched, cached `Dataset.map
 
 Where the splits come from:
 
-- `dataset_name` (a preset in `DATASET_PRESETS`): `load_dataset(<hub id>)`; needs the network once.
+- `dataset_name` a preset in `DATASET_PRESETS`: `load_dataset(<hub id>)`; needs the network once.
+- `dataset_name` a sample in `SHIPPED_SAMPLES`, read offline from `hf_lth/sample_data`: `imdb_sample`
+  (2,000 train / 1,000 test rows, balanced) or `yelp5_sample` (2,500 / 1,000 rows, 5 imbalanced classes).
 - `train_file` (+ optional `validation_file`, `test_file`): csv, tsv, json, jsonl or parquet.
-- neither: the IMDb sample shipped in `hf_lth/sample_data` (2,000 train / 1,000 test rows).
+- none of these: the IMDb sample (`imdb_sample`).
 
 When there is no validation split, `validation_split_percentage` of train is carved off, stratified
 by label and seeded; `max_*_samples` then keep a seeded random subset of each split. A test split is
-optional for local files (then the result has no `test` key); presets and the shipped sample always
+optional for local files (then the result has no `test` key); presets and the shipped samples always
 have one (SST-2's Hub test split is unlabeled, so its validation split serves as test).
 
-Labels: strings map to ids in sorted order; integers are kept, with `num_labels` = the preset's, or
-the largest train label + 1 for files. Rows whose text is missing or blank are dropped with a
-warning; every other problem (a missing column, a bad label, an unreadable file) raises
-`LTHInputError` with one sentence naming the file, split, column or value.
+Labels: strings map to ids in sorted order; integers are kept, with `num_labels` = the preset's (a
+shipped sample has the preset it is drawn from), or the largest train label + 1 for files. Rows whose
+text is missing or blank are dropped with a warning; every other problem (a missing column, a bad
+label, an unreadable file) raises `LTHInputError` with one sentence naming the file, split, column or value.
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ from .errors import LTHInputError
 logger = logging.getLogger(__name__)
 
 SAMPLE_DATA_DIR = Path(__file__).resolve().parent / "sample_data"
-SAMPLE_FILES = {"train": SAMPLE_DATA_DIR / "imdb_train.parquet", "test": SAMPLE_DATA_DIR / "imdb_test.parquet"}
 # extension -> (datasets builder, builder options)
 FILE_BUILDERS = {
     ".csv": ("csv", {}),
@@ -83,6 +84,27 @@ DATASET_PRESETS: dict[str, DatasetPreset] = {
 _PRESET_BY_HUB_ID = {preset.hub_id.lower(): name for name, preset in DATASET_PRESETS.items()}
 
 
+@dataclass(frozen=True)
+class ShippedSample:
+    """A small sample shipped in `hf_lth/sample_data` as `<stem>_train.parquet` and `<stem>_test.parquet`."""
+
+    stem: str
+    title: str  # for messages: "the shipped <title> sample"
+    preset: str  # the preset it is drawn from: its columns and label names
+
+    @property
+    def files(self) -> dict[str, Path]:
+        return {split: SAMPLE_DATA_DIR / f"{self.stem}_{split}.parquet" for split in ("train", "test")}
+
+
+SHIPPED_SAMPLES: dict[str, ShippedSample] = {
+    "imdb_sample": ShippedSample("imdb", "IMDb", "imdb"),
+    "yelp5_sample": ShippedSample("yelp5", "Yelp-5", "yelp_review_full"),
+}
+DEFAULT_SAMPLE = "imdb_sample"  # what `dataset_name=None` with no files loads
+SAMPLE_FILES = SHIPPED_SAMPLES[DEFAULT_SAMPLE].files
+
+
 @dataclass
 class DataArguments:
     """Which data to train and evaluate on, and how to prepare it (fields are CLI flags)."""
@@ -90,8 +112,9 @@ class DataArguments:
     dataset_name: str | None = field(
         default=None,
         metadata={
-            "help": f"A dataset preset ({', '.join(DATASET_PRESETS)}) loaded from the Hub. Leave empty, with no "
-            "files, for the IMDb sample shipped with hf_lth."
+            "help": f"A dataset preset ({', '.join(DATASET_PRESETS)}) loaded from the Hub, or a sample shipped "
+            f"with hf_lth and read offline ({', '.join(SHIPPED_SAMPLES)}). Leave empty, with no files, for "
+            f"{DEFAULT_SAMPLE}."
         },
     )
     dataset_config_name: str | None = field(
@@ -141,7 +164,7 @@ class DataArguments:
 
     def __post_init__(self) -> None:
         if self.dataset_name is not None:
-            self.dataset_name = _preset_name(self.dataset_name)
+            self.dataset_name = _canonical_name(self.dataset_name)
             if self.train_file is not None:
                 raise LTHInputError(
                     f"Give either dataset_name ('{self.dataset_name}') or train_file ('{self.train_file}'), not both."
@@ -268,19 +291,26 @@ def _load_splits(data_args: DataArguments):
         splits, where = _load_files(data_args)
         columns = (data_args.text_column or "text", data_args.label_column or "label")
         return splits, where, columns, None
-    preset = DATASET_PRESETS[data_args.dataset_name or "imdb"]  # the shipped sample is IMDb
-    splits, where = _load_sample(data_args) if data_args.dataset_name is None else _load_hub(preset, data_args)
+    name = data_args.dataset_name or DEFAULT_SAMPLE
+    if name in SHIPPED_SAMPLES:
+        sample = SHIPPED_SAMPLES[name]
+        preset = DATASET_PRESETS[sample.preset]
+        splits, where = _load_sample(sample, data_args)
+    else:
+        preset = DATASET_PRESETS[name]
+        splits, where = _load_hub(preset, data_args)
     columns = (data_args.text_column or preset.text_column, data_args.label_column or preset.label_column)
     return splits, where, columns, preset.label_names
 
 
-def _preset_name(name: str) -> str:
+def _canonical_name(name: str) -> str:
+    """A preset or shipped sample name (Hub ids map to their preset, case-insensitive), or LTHInputError."""
     key = name.strip().lower()
     key = _PRESET_BY_HUB_ID.get(key, key)
-    if key not in DATASET_PRESETS:
+    if key not in DATASET_PRESETS and key not in SHIPPED_SAMPLES:
         raise LTHInputError(
-            f"Unknown dataset_name '{name}'; the presets are {', '.join(DATASET_PRESETS)} "
-            "(or use train_file for other data)."
+            f"Unknown dataset_name '{name}'; the presets are {', '.join(DATASET_PRESETS)} (from the Hub) and "
+            f"{', '.join(SHIPPED_SAMPLES)} (shipped, offline), or use train_file for other data."
         )
     return key
 
@@ -345,10 +375,10 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def _load_sample(data_args: DataArguments) -> tuple[dict[str, Dataset], dict[str, str]]:
-    data_files = {split: str(path) for split, path in SAMPLE_FILES.items()}
+def _load_sample(sample: ShippedSample, data_args: DataArguments) -> tuple[dict[str, Dataset], dict[str, str]]:
+    data_files = {split: str(path) for split, path in sample.files.items()}
     raw = load_dataset("parquet", data_files=data_files, cache_dir=data_args.dataset_cache_dir)
-    return dict(raw), {split: f"{split} split of the shipped IMDb sample" for split in raw}
+    return dict(raw), {split: f"{split} split of the shipped {sample.title} sample" for split in raw}
 
 
 def _load_hub(preset: DatasetPreset, data_args: DataArguments) -> tuple[dict[str, Dataset], dict[str, str]]:

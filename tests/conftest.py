@@ -1,8 +1,10 @@
-"""Shared fixtures. Everything here runs offline: no Hub, only local files and the shared data."""
+"""Shared fixtures. Everything here runs offline: no Hub, only local files and the samples shipped in hf_lth."""
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
@@ -15,12 +17,24 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SAMPLE_DATA = REPO_ROOT / "hf_lth" / "sample_data"
 
 
 @pytest.fixture(scope="session")
-def shared_data_dir() -> Path:
-    """`../shared/data` beside the checkout (the full IMDb and Yelp-5 Parquet files)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"the shared data folder {SHARED_DATA} is missing; tests need its real samples")
-    return SHARED_DATA
+def sample_data_dir() -> Path:
+    """`hf_lth/sample_data`: the shipped samples of real reviews, `imdb_{train,test}.parquet` and
+    `yelp5_{train,test}.parquet` (columns `text`, `label`)."""
+    return SAMPLE_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_rows(sample_data_dir) -> Callable[[str, str, int], pd.DataFrame]:
+    """`sample_rows("yelp5", "train", 20)`: the first 20 rows of each label of a shipped sample file, as a
+    fresh frame sorted by label (index 0..n-1)."""
+
+    def rows(stem: str, split: str, per_class: int) -> pd.DataFrame:
+        frame = pd.read_parquet(sample_data_dir / f"{stem}_{split}.parquet")
+        frame = frame.groupby("label", group_keys=False).head(per_class)
+        return frame.sort_values("label", kind="stable").reset_index(drop=True)
+
+    return rows

@@ -3,7 +3,7 @@ from transformers import HfArgumentParser
 
 from hf_lth.arguments import LTHArguments
 from hf_lth.errors import LTHInputError
-from hf_lth.rewind import RewindSpec, parse_rewind
+from hf_lth.rewinding import RewindToInit, RewindToStep, parse_rewind
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_rounds_from_target_sparsity_and_one_shot():
 def test_defaults_suit_models_trained_from_scratch():
     args = LTHArguments()
     assert (args.output_dir, args.learning_rate, args.per_device_train_batch_size) == ("lth_output", 1e-3, 32)
-    assert args.rewind == RewindSpec("init") and args.controls == []
+    assert args.rewind == RewindToInit() and args.controls == []
 
 
 def test_control_rounds():
@@ -46,6 +46,6 @@ def test_control_rounds():
 
 
 def test_rewind_specs():
-    assert parse_rewind("step:0") == RewindSpec("init")
-    assert parse_rewind("step:25") == RewindSpec("step", 25) and str(parse_rewind("step:25")) == "step:25"
-    assert not parse_rewind("lr").rewinds_weights and parse_rewind("init").rewinds_weights
+    assert parse_rewind("step:0") == RewindToInit()
+    assert parse_rewind("step:25") == RewindToStep(25) and str(parse_rewind("step:25")) == "step:25"
+    assert parse_rewind("step:25").rewind_steps() == (25,) and parse_rewind("lr").rewind_steps() == ()

@@ -4,6 +4,7 @@ No timing is asserted (the machines are shared and noisy): only that each benchm
 its figures beside their anchors.
 """
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -38,3 +39,18 @@ def test_run_all_quick_prints_every_figure_beside_its_anchor(tmp_path):
     summary = (tmp_path / "summary_quick.md").read_text()
     for target in ("1. step overhead", "2. pruning step", "3. memory", "4. data", "5. tickets on disk"):
         assert target in summary
+
+
+def test_benchmark_data_falls_back_to_the_shipped_samples(tmp_path, monkeypatch, capsys):
+    """Without `../shared/data` (a fresh clone), benchmarks read the shipped samples and say so once."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO_ROOT / "benchmarks" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_common", common)  # its dataclasses look their module up there
+    spec.loader.exec_module(common)
+    monkeypatch.setattr(common, "SHARED_DATA", tmp_path / "missing")
+    paths = [common.data_file("imdb", "train"), common.data_file("imdb", "test"), common.data_file("yelp5", "train")]
+    assert paths == [REPO_ROOT / "hf_lth" / "sample_data" / name
+                     for name in ("imdb_train.parquet", "imdb_test.parquet", "yelp5_train.parquet")]
+    assert all(path.is_file() for path in paths)
+    notices = capsys.readouterr().err.splitlines()
+    assert len(notices) == 2 and "missing" in notices[0] and "imdb sample" in notices[0], notices

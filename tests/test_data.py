@@ -16,6 +16,7 @@ from transformers import DataCollatorWithPadding, HfArgumentParser, default_data
 from hf_lth import data as data_module
 from hf_lth.data import (
     DATASET_PRESETS,
+    SHIPPED_SAMPLES,
     DataArguments,
     TextClassificationData,
     build_data_collator,
@@ -27,29 +28,24 @@ from hf_lth.model_loading import ModelArguments
 from hf_lth.tokenization import train_word_tokenizer, train_wordpiece_tokenizer
 
 
-# --- fixtures: small frames of real reviews --------------------------------------------------------
-
-
-def _balanced_rows(path: Path, per_class: int) -> pd.DataFrame:
-    """The first `per_class` rows of each label (the shared files are sorted by label)."""
-    frame = pq.read_table(path).to_pandas()
-    return frame.groupby("label", group_keys=False).head(per_class).reset_index(drop=True)
+# --- fixtures: small frames of real reviews, from the shipped samples (sorted by label) -------------
 
 
 @pytest.fixture(scope="module")
-def imdb_frame(shared_data_dir) -> pd.DataFrame:
+def imdb_frame(sample_rows) -> pd.DataFrame:
     """500 negative + 500 positive real IMDb train reviews."""
-    return _balanced_rows(shared_data_dir / "imdb" / "train.parquet", 500)
+    return sample_rows("imdb", "train", 500)
 
 
 @pytest.fixture(scope="module")
-def imdb_test_frame(shared_data_dir) -> pd.DataFrame:
-    return _balanced_rows(shared_data_dir / "imdb" / "test.parquet", 10)
+def imdb_test_frame(sample_rows) -> pd.DataFrame:
+    return sample_rows("imdb", "test", 10)
 
 
 @pytest.fixture(scope="module")
-def yelp_frame(shared_data_dir) -> pd.DataFrame:
-    return _balanced_rows(shared_data_dir / "yelp5" / "train.parquet", 20)
+def yelp_frame(sample_rows) -> pd.DataFrame:
+    """20 real Yelp train reviews of each star rating (labels 0..4)."""
+    return sample_rows("yelp5", "train", 20)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +85,29 @@ def test_shipped_sample_loads_with_no_arguments():
         assert ds.column_names == ["text", "label"]
         assert isinstance(ds.features["label"], ClassLabel)
     assert Counter(data.raw["test"]["label"]) == {0: 500, 1: 500}
+
+
+def test_shipped_samples_load_by_name_offline(monkeypatch):
+    monkeypatch.setattr(data_module, "_load_hub", lambda *args: pytest.fail("a shipped sample was read from the Hub"))
+    default = load_text_classification_data(DataArguments())
+    imdb = load_text_classification_data(DataArguments(dataset_name="imdb_sample"))
+    assert imdb.raw["validation"]["text"] == default.raw["validation"]["text"] and imdb.id2label == default.id2label
+
+    yelp = load_text_classification_data(DataArguments(dataset_name="yelp5_sample"))
+    assert {name: len(ds) for name, ds in yelp.raw.items()} == {"train": 1750, "validation": 750, "test": 1000}
+    assert yelp.num_labels == 5 and yelp.id2label == dict(enumerate(DATASET_PRESETS["yelp_review_full"].label_names))
+    assert Counter(yelp.raw["test"]["label"]) == {0: 144, 1: 84, 2: 109, 3: 215, 4: 448}  # imbalanced, as real
+    carved = Counter(yelp.raw["train"]["label"]) + Counter(yelp.raw["validation"]["label"])
+    assert carved == {0: 375, 1: 218, 2: 258, 3: 555, 4: 1094}
+    assert abs(Counter(yelp.raw["validation"]["label"])[4] - 1094 * 0.3) <= 1  # stratified
+
+
+def test_shipped_sample_files_are_present_and_small():
+    for name, sample in SHIPPED_SAMPLES.items():
+        assert DataArguments(dataset_name=name.upper()).dataset_name == name
+        for split, path in sample.files.items():
+            assert path.is_file() and path.stat().st_size < 2_000_000, (name, split)
+            assert pq.read_schema(path).names == ["text", "label"]
 
 
 def test_validation_is_carved_stratified(tmp_path, imdb_frame):
@@ -218,6 +237,8 @@ def test_data_arguments_are_cli_flags():
         ["--dataset_name", "Yelp/yelp_review_full", "--max_seq_length", "64", "--pad_to_max_length"]
     )
     assert args.dataset_name == "yelp_review_full" and args.max_seq_length == 64 and args.pad_to_max_length
+    _, args = parser.parse_args_into_dataclasses(["--dataset_name", "yelp5_sample"])
+    assert args.dataset_name == "yelp5_sample"
 
 
 # --- tokenising and collating ----------------------------------------------------------------------
@@ -274,7 +295,12 @@ def test_collator_pads_dynamically(word_tokenizer):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"dataset_name": "imdbb"}, r"Unknown dataset_name 'imdbb'; the presets are imdb, yelp_review_full, ag_news, sst2"),
+        (
+            {"dataset_name": "imdbb"},
+            r"Unknown dataset_name 'imdbb'; the presets are imdb, yelp_review_full, ag_news, sst2 \(from the Hub\) "
+            r"and imdb_sample, yelp5_sample \(shipped, offline\), or use train_file",
+        ),
+        ({"dataset_name": "yelp5_sample", "train_file": "a.csv"}, r"either dataset_name \('yelp5_sample'\) or train_file"),
         ({"train_file": "data.txt"}, r"train_file 'data.txt' has the unsupported extension '.txt'"),
         ({"dataset_name": "imdb", "train_file": "a.csv"}, r"either dataset_name \('imdb'\) or train_file"),
         ({"test_file": "a.csv"}, r"need a train_file"),

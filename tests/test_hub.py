@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import torch
 from huggingface_hub import ModelCard
@@ -109,9 +108,8 @@ print(model.config.lth["round"], tuple(logits.shape))
     assert done.stdout.strip().splitlines()[-1] == "2 (1, 2)"
 
 
-def test_ticket_found_on_imdb_trains_on_yelp5_under_its_mask(experiment, tmp_path, shared_data_dir):
-    yelp = pd.read_parquet(shared_data_dir / "yelp5" / "train.parquet").groupby("label").head(30)
-    yelp.to_parquet(tmp_path / "yelp.parquet")
+def test_ticket_found_on_imdb_trains_on_yelp5_under_its_mask(experiment, tmp_path, sample_rows):
+    sample_rows("yelp5", "train", 30).to_parquet(tmp_path / "yelp.parquet")  # 150 real reviews, 5 labels
     ticket = experiment / "round_02"
     out = tmp_path / "yelp_run"
     code = run_lth(*TINY[4:], "--model_name_or_path", str(ticket), "--lth_init_mask", str(ticket),
