@@ -51,9 +51,7 @@ class RssSampler(threading.Thread):
 
 def phased(owner, attr: str, phase: str) -> None:
     """Wrap `owner.attr` so that the sampler books the memory used inside it under `phase`."""
-    original = getattr(owner, attr, None)
-    if original is None:
-        return
+    original = getattr(owner, attr)  # a renamed attribute must fail here, not go unmeasured
 
     def wrapper(*args, **kwargs):
         outer, PHASE[0] = PHASE[0], phase
@@ -73,6 +71,7 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
     import hf_lth.trainer as lth_trainer_module
     from hf_lth import LTHArguments, LTHTrainer
     from hf_lth.callbacks import TicketMaskCallback
+    from hf_lth.experiment import ExperimentFolder
 
     hf_logging.set_verbosity_error()
     sampler = RssSampler()
@@ -104,9 +103,11 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
         PHASE[0] = "save"
         trainer.save_model(str(Path(workdir) / "plain_model"))
     else:
-        for attr, phase in (("_save_rewind_point", "save rewind point"), ("_load_weights", "rewind (load weights)"),
-                            ("_save_ticket", "save ticket"), ("_set_mask", "set mask")):
-            phased(LTHTrainer, attr, phase)
+        phased(LTHTrainer, "_save_rewind_point", "save rewind point")
+        phased(ExperimentFolder, "read_rewind_point", "rewind (read weights)")
+        phased(lth_trainer_module, "load_state_in_place", "rewind (load weights)")
+        phased(ExperimentFolder, "write_round", "save ticket")
+        phased(LTHTrainer, "_set_mask", "set mask")
         phased(lth_trainer_module, "prune", "prune")
         trainer = LTHTrainer(model=model, args=LTHArguments(**common_args, lth_rounds=1, lth_evaluate_test=False),
                              train_dataset=train, eval_dataset=evaluation, data_collator=default_data_collator)
@@ -114,7 +115,7 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
         mask = trainer.mask
         bound = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, TicketMaskCallback))._bound
         mask_ptrs = {m.data_ptr() for m in mask.values()}
-        rewind = Path(workdir) / "rewind_point.safetensors"
+        rewind = trainer.folder.rewind_path(0)
         result.update(
             mask_bytes=sum(m.numel() * m.element_size() for m in mask.values()),
             mask_dtypes=sorted({str(m.dtype) for m in mask.values()}),
@@ -182,7 +183,7 @@ def main(argv=None) -> list[common.Row]:
                          f"{lth['bound_masks_share_memory']}, on {lth['bound_mask_devices']}")),
         common.Row("rewind point held in memory during training", 0.0, "B", target="off the accelerator",
                    met=lth["rewind_point_file_bytes"] is not None,
-                   note=(f"kept on disk as rewind_point.safetensors ({lth['rewind_point_file_bytes'] / 2**20:.0f} MiB), "
+                   note=(f"kept on disk as rewind_points/step_000000.safetensors ({lth['rewind_point_file_bytes'] / 2**20:.0f} MiB), "
                          "written from CPU copies and read back with safetensors onto the CPU at each rewind, then "
                          f"copied into the model in place (model on {lth['model_device']})")),
     ]

@@ -41,16 +41,20 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         apply_bound_(self._bound)
         self._hooks = [param.register_hook(partial(_masked_gradient, multiplier)) for param, multiplier in self._bound]
         self._started = time.monotonic()
-        # None for a fresh train(); after a resume, the values saved in the checkpoint (see `state()`)
+        saved = self.restore(state)
+        if state.global_step and saved is None and state.stateful_callbacks is not None:
+            # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
+            # would look the entry up and fail with a KeyError, so give it one.
+            state.stateful_callbacks[type(self).__name__] = self.state()
+
+    def restore(self, state) -> dict | None:
+        """Take the values saved in a checkpoint's `TrainerState` (see `state()`); None for a fresh train()."""
         saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
         attributes = (saved or {}).get("attributes", {})
         self.last_learning_rate = attributes.get("last_learning_rate")
         self.first_learning_rate = attributes.get("first_learning_rate")
         self.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
-        if state.global_step and saved is None and state.stateful_callbacks is not None:
-            # A checkpoint written without this callback's entry (by an older hf_lth): Trainer's next checkpoint
-            # would look the entry up and fail with a KeyError, so give it one.
-            state.stateful_callbacks[type(self).__name__] = self.state()
+        return saved
 
     def state(self) -> dict:
         """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""

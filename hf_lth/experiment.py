@@ -165,7 +165,7 @@ class ExperimentFolder:
         line_before = (stored or {}).get("main") if self.branch is None else _read_settings(self.base / BRANCH_FILE, overwrite)
         line_changes = _changes(line_before, line) if line_before is not None else {}
         whole = ExperimentFolder(self.root)
-        if trunk_changes or (self.branch is None and (line_changes or (overwrite and stored))):
+        if trunk_changes or (self.branch is None and (line_changes or overwrite)):
             if trunk_changes or line_changes:
                 self._refuse_unless(overwrite, whole.holds_results(everything=True), {**trunk_changes, **line_changes})
             whole.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import warnings
 from contextlib import contextmanager
@@ -11,15 +12,15 @@ from typing import Any
 
 import torch
 from safetensors.torch import save_file
-from transformers import Trainer
-from transformers.trainer_utils import get_last_checkpoint, set_seed
+from transformers import Trainer, TrainerState
+from transformers.trainer_utils import TrainOutput, get_last_checkpoint, set_seed
 
 from .arguments import LTHArguments
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .collapse import is_collapsed, majority_share
 from .controls import CONTROLS
 from .errors import LTHInputError
-from .experiment import ExperimentFolder
+from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
 from .io import atomic_path
 from .masks import MASK_FILE, TicketMask
@@ -177,7 +178,10 @@ class LTHTrainer(Trainer):
         started = time.time()
         with self._round_arguments(output_dir=str(checkpoints), **plan.overrides), self._extra_callbacks(callbacks):
             resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-            train_output = self.train(resume_from_checkpoint=resume)
+            if resume is not None and _training_finished(resume):
+                train_output = self._restore_trained(resume)
+            else:
+                train_output = self.train(resume_from_checkpoint=resume)
         missing = [step for step in capture if not self.folder.rewind_path(step).is_file()]
         if missing and self.args.should_save:
             raise LTHInputError(f"lth_rewind_steps {missing} are beyond round 0, which took {self.state.global_step} steps.")
@@ -265,6 +269,16 @@ class LTHTrainer(Trainer):
             with atomic_path(self.folder.rewind_path(step)) as tmp:
                 save_file(state, tmp, metadata={"format": "hf_lth.rewind_point", "step": str(step)})
         self.accelerator.wait_for_everyone()
+
+    def _restore_trained(self, checkpoint: str) -> TrainOutput:
+        """Restore a round whose training had finished (its last checkpoint is at max_steps) but whose ticket was
+        not written. Trainer, resumed there, would train one step more when the round ends inside an epoch (as a
+        `step:K` round does). Its `train_loss` is None: Trainer records it only at the end of `train()`."""
+        self.state = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_FILE))
+        self._load_from_checkpoint(checkpoint)
+        self._mask_callback.restore(self.state)
+        self.mask.apply_(self.model)
+        return TrainOutput(self.state.global_step, None, {})
 
     def _resume_after(self, finished: list[int]) -> int:
         """Restore the state after the last finished round; return the next round to run."""
@@ -364,7 +378,11 @@ class LTHTrainer(Trainer):
                 self.remove_callback(callback)
 
 
-def _launched_processes() -> int:
-    import os
+def _training_finished(checkpoint: str) -> bool:
+    with open(os.path.join(checkpoint, TRAINER_STATE_FILE), encoding="utf-8") as handle:
+        state = json.load(handle)
+    return bool(state.get("max_steps")) and state["global_step"] >= state["max_steps"]
 
+
+def _launched_processes() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))

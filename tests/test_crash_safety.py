@@ -40,13 +40,15 @@ from hf_lth.masks import MASK_FILE, TicketMask
 from hf_lth.trainer import LTHTrainer
 
 STEPS_PER_ROUND = 8  # 64 rows / batch 8, one epoch
+REWIND_STEP = 2
+PRUNED_ROUND_STEPS = STEPS_PER_ROUND - REWIND_STEP  # a step:K round trains round 0's steps K+1..T
 ROUNDS = 1
 # Late rewinding and checkpoints every 3 steps: the most demanding resume settings.
 FLAGS = TINY + ["--lth_rounds", str(ROUNDS), "--logging_steps", "1", "--save_strategy", "steps",
-                "--save_steps", "3", "--lth_rewind", "step:2", "--seed", "3"]
-VOLATILE = {"wall_time_s"}
+                "--save_steps", "3", "--lth_rewind", f"step:{REWIND_STEP}", "--seed", "3"]
+VOLATILE = {"wall_time_s", "train_time_s", "eval_time_s"}
 FINISHED_LAYOUT = {f"round_{i:02d}" for i in range(ROUNDS + 1)} | {
-    "lth_results.json", "lth_experiment.json", "rewind_point.safetensors", "accuracy_vs_sparsity.png"}
+    "lth_results.json", "lth_experiment.json", "rewind_points", "accuracy_vs_sparsity.png"}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -201,10 +203,10 @@ def test_kill_while_a_round_trains_and_while_its_ticket_is_written(scenarios, re
     final = scenarios["train_then_ticket"]["final"]
     finished(final, out)
     assert not training_steps_logged(final.lines, 0, STEPS_PER_ROUND), "finished round 0 must not train again"
-    # Round 1 had finished training when its ticket was cut short, and its last checkpoint (step 8) was complete:
+    # Round 1 had finished training when its ticket was cut short, and its last checkpoint (step 6) was complete:
     # the rerun resumes from it and trains no step, then writes the ticket. Trainer's train_loss averages only
     # the steps run by this train() call (here none), so it alone may differ for that round.
-    assert "trainer_state.json" in state2["checkpoints"].get(f"round_01/checkpoint-{STEPS_PER_ROUND}", []), state2
+    assert "trainer_state.json" in state2["checkpoints"].get(f"round_01/checkpoint-{PRUNED_ROUND_STEPS}", []), state2
     assert not training_steps_logged(final.lines, 1, STEPS_PER_ROUND)
     assert_same_experiment(outcome(out), reference, ignore={1: {"train_loss"}})
 
@@ -228,7 +230,7 @@ def test_kill_while_a_checkpoint_is_written_then_resume_inside_the_round(scenari
     final = scenarios["checkpoints"]["final"]
     finished(final, out)
     steps = training_steps_logged(final.lines, 1, STEPS_PER_ROUND)
-    assert steps == list(range(max(complete) + 1, STEPS_PER_ROUND + 1)), \
+    assert steps == list(range(max(complete) + 1, PRUNED_ROUND_STEPS + 1)), \
         f"round 1 must resume after checkpoint-{max(complete)}, logged steps {steps}"
     # Mask and weights come back together: the resumed round ends bitwise equal to the uninterrupted one,
     # with its pruned weights at zero. Trainer's train_loss averages only the steps run by this train() call,
@@ -302,12 +304,12 @@ def test_crash_in_round_0_after_the_late_rewind_point_resumes_from_its_checkpoin
     trainer_for(tmp_path / "straight", dataset, **settings).find_tickets()
     with pytest.raises(Crash):
         trainer_for(tmp_path / "crashed", dataset, callbacks=[crash_at(3)], **settings).find_tickets()
-    assert (tmp_path / "crashed" / "rewind_point.safetensors").is_file()
+    assert (tmp_path / "crashed" / "rewind_points" / "step_000001.safetensors").is_file()
     assert (tmp_path / "crashed" / "checkpoints" / "round_00" / "checkpoint-2" / "trainer_state.json").is_file()
     trainer_for(tmp_path / "crashed", dataset, **settings).find_tickets()
     assert masks_of(tmp_path / "crashed", 1) == masks_of(tmp_path / "straight", 1)
-    a = load_file(str(tmp_path / "crashed" / "rewind_point.safetensors"))
-    b = load_file(str(tmp_path / "straight" / "rewind_point.safetensors"))
+    a = load_file(str(tmp_path / "crashed" / "rewind_points" / "step_000001.safetensors"))
+    b = load_file(str(tmp_path / "straight" / "rewind_points" / "step_000001.safetensors"))
     assert all(torch.equal(a[k], b[k]) for k in b)
 
 
@@ -355,11 +357,11 @@ def test_stale_temporary_folders_and_checkpoints_are_cleared_on_resume(tmp_path,
     trainer_for(out, dataset, lth_rounds=0).find_tickets()
     (out / ".round_01.tmp-999999").mkdir()
     (out / ".round_01.tmp-999999" / "config.json").write_text("{}")
-    (out / ".rewind_point.safetensors.tmp-999999").write_bytes(b"half")
+    (out / "rewind_points" / ".step_000000.safetensors.tmp-999999").write_bytes(b"half")
     (out / "checkpoints" / "round_00" / "checkpoint-2").mkdir(parents=True)
     results = trainer_for(out, dataset, lth_rounds=1).find_tickets()
     assert [r["round"] for r in results["rounds"]] == [0, 1]
-    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert not [p.name for p in [*out.iterdir(), *(out / "rewind_points").iterdir()] if p.name.startswith(".")]
     assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
 
 
@@ -400,21 +402,21 @@ def test_claim_protects_finished_work_and_lets_an_empty_experiment_go(tmp_path):
     from hf_lth.experiment import SETTINGS_FILE, ExperimentFolder
 
     folder = ExperimentFolder(tmp_path / "run")
-    folder.claim({"seed": 1})
+    folder.claim({"seed": 1}, {})
     broken = folder.checkpoint_dir(0) / "checkpoint-2"
     broken.mkdir(parents=True)
     (broken / "model.safetensors").write_bytes(b"half")
-    folder.claim({"seed": 2})  # nothing finished, nothing complete: taken over, the broken checkpoint removed
-    assert json.loads((folder.root / SETTINGS_FILE).read_text()) == {"seed": 2}
+    folder.claim({"seed": 2}, {})  # nothing finished, nothing complete: taken over, the broken checkpoint removed
+    assert json.loads((folder.root / SETTINGS_FILE).read_text())["trunk"] == {"seed": 2}
     assert not broken.exists()
     complete = folder.checkpoint_dir(0) / "checkpoint-4"
     complete.mkdir(parents=True)
     (complete / "trainer_state.json").write_text("{}")
     with pytest.raises(LTHInputError, match=r"seed: 2 -> 3"):
-        folder.claim({"seed": 3})
+        folder.claim({"seed": 3}, {})
     assert complete.is_dir()
     (folder.root / SETTINGS_FILE).write_text("{broken")
-    with pytest.raises(LTHInputError, match="unreadable lth_experiment.json"):
-        folder.claim({"seed": 2})
-    folder.claim({"seed": 3}, overwrite=True)
-    assert not complete.exists() and json.loads((folder.root / SETTINGS_FILE).read_text()) == {"seed": 3}
+    with pytest.raises(LTHInputError, match="lth_experiment.json is unreadable"):
+        folder.claim({"seed": 2}, {})
+    folder.claim({"seed": 3}, {}, overwrite=True)
+    assert not complete.exists() and json.loads((folder.root / SETTINGS_FILE).read_text())["trunk"] == {"seed": 3}

@@ -85,7 +85,8 @@ def test_results_are_complete(ddp_run):
     results = json.loads((out / "lth_results.json").read_text())
     assert [r["round"] for r in results["rounds"]] == list(range(ROUNDS + 1))
     assert [r["round"] for r in results["controls"][CONTROL]] == list(range(1, ROUNDS + 1))
-    assert results["best_round"] in range(1, ROUNDS + 1)
+    trained = [r["round"] for r in results["rounds"] if not r["collapsed"]]  # a tiny model may predict one class
+    assert results["best_round"] in trained if trained else results["best_round"] is None
     for record in results["rounds"] + results["controls"][CONTROL]:
         for key in ("eval_accuracy", "eval_f1", "test_accuracy", "test_f1", "train_loss", "mask_sha256", "sparsity"):
             assert key in record, (record["round"], key)

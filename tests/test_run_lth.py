@@ -42,7 +42,9 @@ def test_run_lth_end_to_end(model, tmp_path, capsys):
     assert "| round | sparsity %" in table and "| 2" in table
     results = json.loads((out / "lth_results.json").read_text())
     assert [r["round"] for r in results["rounds"]] == [0, 1, 2]
-    assert results["best_round"] in (1, 2)
+    # tiny models on 96 rows may predict one class; the best round is never one of those (None if all are)
+    trained = [r["round"] for r in results["rounds"] if not r["collapsed"]]
+    assert results["best_round"] in trained if trained else results["best_round"] is None
     assert (out / "accuracy_vs_sparsity.png").is_file()
     ticket = out / "round_02"
     loaded, info = AutoModelForSequenceClassification.from_pretrained(ticket, output_loading_info=True)

@@ -69,14 +69,14 @@ def _weights_digest(model: torch.nn.Module) -> str:
     return sha.hexdigest()
 
 
-_original_train_and_save = LTHTrainer._train_and_save
+_original_train_round = LTHTrainer._train_round
 
 
-def _recording_train_and_save(self, index, control=None):
-    _original_train_and_save(self, index, control)
+def _recording_train_round(self, index, plan, control=None, capture=()):
+    _original_train_round(self, index, plan, control, capture)
     ROUNDS.append({
         "round": index,
-        "control": control,
+        "control": self.lth_control,
         "mask": self.mask.digest(),
         "applied_mask": self._mask_callback.mask.digest(),
         "weights": _weights_digest(self.accelerator.unwrap_model(self.model)),
@@ -88,7 +88,7 @@ def _recording_train_and_save(self, index, control=None):
     })
 
 
-LTHTrainer._train_and_save = _recording_train_and_save
+LTHTrainer._train_round = _recording_train_round
 
 
 def main() -> int:
