@@ -34,11 +34,11 @@ from hf_lth import (
     load_ticket_mask,
     load_text_classification_data,
     load_tokenizer,
-    plot_accuracy_vs_sparsity,
     push_ticket,
-    round_table,
     tokenize_dataset,
+    write_report,
 )
+from hf_lth.progress import library_progress_bars
 
 logger = logging.getLogger("run_lth")
 
@@ -78,7 +78,7 @@ def setup_logging(args: LTHArguments) -> None:
         handlers=[logging.StreamHandler(sys.stdout)],
     )
     level = args.get_process_log_level()
-    logger.setLevel(level)
+    logger.setLevel(logging.INFO if args.log_level == "passive" and args.should_log else level)
     datasets.utils.logging.set_verbosity(level)
     transformers.utils.logging.set_verbosity(level)
 
@@ -89,7 +89,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
                 data_args.dataset_name or data_args.train_file or "the shipped IMDb sample", lth_args.output_dir)
     set_seed(lth_args.seed)
 
-    with lth_args.main_process_first(desc="loading and tokenising the data"):
+    quiet = library_progress_bars(not lth_args.disable_tqdm)
+    with lth_args.main_process_first(desc="loading and tokenising the data"), quiet:
         data = load_text_classification_data(data_args, seed=lth_args.seed)
         tokenizer = load_tokenizer(model_args, data.raw["train"]["text"])
         encoded = tokenize_dataset(
@@ -121,9 +122,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
     )
     results = trainer.find_tickets()
     if trainer.is_world_process_zero():
-        print(round_table(results))
-        plot = plot_accuracy_vs_sparsity(results, trainer.folder.plot_path)
-        logger.info("Results in %s, plot in %s", trainer.folder.results_path, plot)
+        report, plot = write_report(trainer.folder.base)
+        print(report)
+        logger.info("Results in %s, report in %s, plot in %s", trainer.folder.results_path,
+                    trainer.folder.base / "report.md", plot)
         if trainer.push_ticket_to_hub:
             push_ticket(trainer.folder.base, lth_args.hub_model_id or trainer.folder.base.resolve().name,
                         round_index=lth_args.lth_push_round, private=lth_args.hub_private_repo,

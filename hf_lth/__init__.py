@@ -20,7 +20,7 @@ from .models import (
     TextRNNForSequenceClassification,
 )
 from .pruning import PRUNING_STRATEGIES, prune, random_mask_like
-from .report import plot_accuracy_vs_sparsity, round_table
+from .report import plot_accuracy_vs_sparsity, round_table, write_report
 from .rewinding import REWINDS, Rewind, parse_rewind
 from .scope import resolve_prune_scope
 from .tokenization import train_word_tokenizer, train_wordpiece_tokenizer
@@ -61,6 +61,7 @@ __all__ = [
     "load_text_classification_data",
     "load_tokenizer",
     "plot_accuracy_vs_sparsity",
+    "write_report",
     "prune",
     "random_mask_like",
     "resolve_prune_scope",

@@ -35,11 +35,12 @@ def choose_round(results: dict[str, Any], round_index: int | None = None) -> int
     return round_index
 
 
-def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str, round_index: int | None = None,
-                 command: str | None = None) -> Path:
+def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str | None = None,
+                 round_index: int | None = None, command: str | None = None) -> Path:
     """Copy one ticket of `output_dir` into `staging_dir` with its model card, plot and the experiment's results.
 
-    The staged folder is exactly what `push_ticket` uploads; building it touches no file of `output_dir`.
+    The staged folder is exactly what `push_ticket` uploads; building it touches no file of `output_dir`. Without
+    `repo_id` (staging only), the card's loading snippets read the staged folder itself.
     """
     folder = ExperimentFolder(output_dir)
     if not folder.results_path.is_file():
@@ -55,7 +56,8 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str, 
             save_file(load_ticket_state(folder.round_dir(index)), str(tmp / DENSE_WEIGHTS_NAME), metadata={"format": "pt"})
         shutil.copy2(folder.results_path, tmp / folder.results_path.name)
         plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
-        ticket_card(record, results, repo_id, command=command, plot_file=PLOT_FILE).save(tmp / "README.md")
+        where = repo_id or str(Path(staging_dir).resolve())
+        ticket_card(record, results, where, command=command, plot_file=PLOT_FILE).save(tmp / "README.md")
     return Path(staging_dir)
 
 

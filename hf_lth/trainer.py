@@ -24,6 +24,7 @@ from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
 from .io import atomic_path
 from .masks import MASK_FILE, TicketMask
+from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
 from .pruning import prune
 from .rewinding import RoundPlan
 from .scope import embedding_parameter_names, resolve_prune_scope
@@ -75,6 +76,7 @@ class LTHTrainer(Trainer):
                 f"{args.parallel_mode.value}): they would race on one output_dir. Without GPUs add --use_cpu."
             )
         super().__init__(model=model, args=args, **kwargs)
+        set_log_level(args.log_level, args.get_process_log_level(), args.should_log)
         self.test_dataset = test_dataset
         self.ticket_metadata = dict(ticket_metadata or {})
         self.experiment_settings = dict(experiment_settings or {})
@@ -95,6 +97,7 @@ class LTHTrainer(Trainer):
         self._identity: dict[str, Any] | None = None
         self._mask_callback = TicketMaskCallback(self.mask)
         self.add_callback(self._mask_callback)
+        self._progress: RoundProgress | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -110,12 +113,20 @@ class LTHTrainer(Trainer):
         args = self.args
         self._claim_folder()
         finished = self.folder.finished_rounds()
-        start = self._resume_after(finished) if finished else 0
-        for index in range(start, args.num_pruning_rounds + 1):
-            self._run_round(index)
-        results = self._collect()
-        if args.controls:
-            results = self.run_controls(args.controls)
+        last = args.num_pruning_rounds
+        wanted = args.control_rounds
+        controls = [(kind, index) for kind in args.controls for index in range(1, last + 1)
+                    if wanted is None or index in wanted]
+        done = len([i for i in finished if i <= last]) + sum(
+            index in self.folder.finished_rounds(kind) for kind, index in controls)
+        total = last + 1 + len(controls)
+        with self._round_progress(total, done):
+            start = self._resume_after(finished, total - done) if finished else 0
+            for index in range(start, last + 1):
+                self._run_round(index)
+            results = self._collect()
+            if args.controls:
+                results = self.run_controls(args.controls)
         return results
 
     def run_controls(self, kinds: list[str] | None = None, rounds: list[int] | None = None) -> dict[str, Any]:
@@ -132,11 +143,10 @@ class LTHTrainer(Trainer):
         unknown = [kind for kind in kinds if kind not in CONTROLS]
         if unknown:
             raise LTHInputError(f"unknown control {unknown}; choose from {sorted(CONTROLS)}.")
-        for kind in kinds:
-            done = set(self.folder.finished_rounds(kind))
-            for index in selected:
-                if index not in done:
-                    self._run_control_round(kind, index)
+        todo = [(kind, index) for kind in kinds for index in selected if index not in self.folder.finished_rounds(kind)]
+        with self._round_progress(len(todo), 0):
+            for kind, index in todo:
+                self._run_control_round(kind, index)
         return self._collect()
 
     # ------------------------------------------------------------------ rounds
@@ -172,6 +182,8 @@ class LTHTrainer(Trainer):
         self._sparsity = self.mask.sparsity()
         self.mask.apply_(self.model)
         set_seed(args.seed + index + (control.seed_offset if control is not None else 0))
+        self._progress.start(round_message(index, args.num_pruning_rounds, self._sparsity,
+                                           str(self.rewind) if index else None, kind))
         self.optimizer, self.lr_scheduler = None, None
         checkpoints = self.folder.checkpoint_dir(index, kind)
         callbacks = [RewindPointCallback(capture, self._save_rewind_point)] if capture else []
@@ -196,10 +208,12 @@ class LTHTrainer(Trainer):
         # pending graph, which every process must do alike.
         state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         if args.should_save:
-            self.folder.write_round(index, kind, model, state_dict, self.mask, record, self.processing_class,
-                                    self.state.log_history, compact=args.lth_compact_tickets)
+            with library_progress_bars(not args.disable_tqdm):
+                self.folder.write_round(index, kind, model, state_dict, self.mask, record, self.processing_class,
+                                        self.state.log_history, compact=args.lth_compact_tickets)
         self.accelerator.wait_for_everyone()
         self._collect()  # lth_results.json is current after every round, for whoever watches a long run
+        self._progress.advance()
 
     def _round_record(self, index: int, control: str | None, train_output, metrics: dict[str, float],
                       train_time: float, eval_time: float) -> dict[str, Any]:
@@ -280,8 +294,9 @@ class LTHTrainer(Trainer):
         self.mask.apply_(self.model)
         return TrainOutput(self.state.global_step, None, {})
 
-    def _resume_after(self, finished: list[int]) -> int:
-        """Restore the state after the last finished round; return the next round to run."""
+    def _resume_after(self, finished: list[int], left: int) -> int:
+        """Restore the state after the last finished round; return the next round to run. `left`: the rounds
+        (and control rounds) still to train."""
         if finished != list(range(len(finished))):
             raise LTHInputError(f"{self.folder.base} holds rounds {finished}, with gaps; rerun with --overwrite_output_dir.")
         last = finished[-1]
@@ -291,11 +306,12 @@ class LTHTrainer(Trainer):
             mask.check_fits(self.model, f"the mask of {self.folder.round_dir(last)}")
         load_state_in_place(self.model, self.folder.read_weights(last), self.folder.round_dir(last))
         self._set_mask(mask)
-        last_wanted = self.args.num_pruning_rounds
-        if last >= last_wanted:
-            logger.info("%s: all %d rounds are finished, nothing left to train.", self.folder.base, last_wanted)
+        if left <= 0:
+            self._progress.note(f"{self.folder.base}: all {self.args.num_pruning_rounds} rounds"
+                                f"{' and their controls' if self.args.controls else ''} are finished; nothing left "
+                                "to train.")
         else:
-            logger.info("Resuming %s after finished round %d.", self.folder.base, last)
+            self._progress.note(f"Resuming {self.folder.base} after finished round {last}: {left} round(s) to train.")
         return last + 1
 
     def _check_rewind_steps(self) -> None:
@@ -310,6 +326,19 @@ class LTHTrainer(Trainer):
             raise LTHInputError(f"{which} is beyond round 0, which will take {max_steps} steps.")
 
     # ------------------------------------------------------------------ bookkeeping
+
+    @contextmanager
+    def _round_progress(self, total: int, done: int):
+        """The bar over rounds of the outermost `find_tickets` / `run_controls` call (nested calls share it)."""
+        if self._progress is not None:
+            yield
+            return
+        self._progress = RoundProgress(total, done, enabled=not self.args.disable_tqdm and self.is_world_process_zero())
+        try:
+            yield
+        finally:
+            self._progress.close()
+            self._progress = None
 
     def _collect(self) -> dict[str, Any]:
         results = None

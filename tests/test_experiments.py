@@ -9,6 +9,8 @@ import pytest
 
 from helpers.cli import REPO_ROOT, TINY, cli_env
 
+from hf_lth.data import SHIPPED_SAMPLES
+
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 import run_lth  # noqa: E402
 
@@ -25,9 +27,13 @@ def test_experiment_file_parses(path):
     cpu_only = ["--bf16", "false"] if path.stem.endswith("_gpu") else []
     model_args, data_args, lth_args = run_lth.parse_args([str(path), *cpu_only])
     assert model_args.model_name_or_path
-    assert Path(data_args.train_file).name == "train.parquet" and Path(data_args.test_file).name == "test.parquet"
+    if data_args.dataset_name is None:  # the full data sets beside the checkout
+        assert Path(data_args.train_file).name == "train.parquet" and Path(data_args.test_file).name == "test.parquet"
+    else:
+        assert data_args.dataset_name in SHIPPED_SAMPLES
     assert lth_args.output_dir.startswith("runs/")
-    assert lth_args.eval_strategy == "epoch"  # tickets are chosen on validation, so every round evaluates on it
+    if lth_args.load_best_model_at_end:  # the epoch kept within a round is chosen as the ticket is, on validation
+        assert lth_args.metric_for_best_model == lth_args.lth_selection_metric
 
 
 @pytest.mark.parametrize("variant", ["unpacked", "torch_init"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from huggingface_hub import ModelCard
+from transformers import AutoModelForSequenceClassification
 from safetensors.torch import load_file
 
 from hf_lth.errors import LTHHubError
@@ -128,3 +129,12 @@ def test_ticket_found_on_imdb_trains_on_yelp5_under_its_mask(experiment, tmp_pat
         assert torch.count_nonzero(weights[name][~mask]) == 0, name
     record = json.loads((out / "lth_results.json").read_text())["rounds"][0]
     assert record["init_mask"] == str(ticket) and record["sparsity"] > 0.3
+
+
+def test_stage_locally_without_a_repo_id(experiment, tmp_path):
+    """Staging alone needs no Hub repository: the card's snippets load the staged folder."""
+    staged = stage_ticket(experiment, tmp_path / "local")
+    card = (staged / "README.md").read_text()
+    assert f'from_pretrained("{staged.resolve()}"' in card
+    loaded = AutoModelForSequenceClassification.from_pretrained(staged, trust_remote_code=True)
+    assert loaded.config.lth["round"] == json.loads((experiment / "lth_results.json").read_text())["best_round"]
