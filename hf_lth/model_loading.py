@@ -15,6 +15,7 @@ Any other `model_name_or_path` goes through `AutoTokenizer` / `AutoModelForSeque
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,8 @@ class ModelArguments:
         default=None,
         metadata={
             "help": "Comma-separated config values to change, e.g. 'embedding_dim=50,dropout=0.3,filter_sizes=[2,3]'. "
-            "Values are parsed as int, float, true/false, none or [lists]; unknown keys are an error."
+            "Each value takes the type of the field it replaces (int, float, true/false, text, a JSON [list]); "
+            "unknown keys are an error."
         },
     )
     cache_dir: str | None = field(
@@ -166,7 +168,7 @@ def load_model(
     if preset is not None:
         if tokenizer.pad_token_id is None:
             raise LTHInputError(f"The tokenizer for preset {model_args.model_name_or_path!r} has no pad token.")
-        overrides = check_config_overrides(preset.config_class(**preset.config_kwargs), model_args.config_overrides)
+        overrides = apply_config_overrides(preset.config_class(**preset.config_kwargs), model_args.config_overrides)
         try:  # the config class validates the combined values (e.g. an unknown RNN cell)
             config = preset.config_class(
                 **{**preset.config_kwargs, **overrides},
@@ -183,8 +185,7 @@ def load_model(
         config = AutoConfig.from_pretrained(name, **label_kwargs, **_hub_kwargs(model_args))
     except (OSError, ValueError) as error:
         raise _load_error("model", name, error) from error
-    for key, value in check_config_overrides(config, model_args.config_overrides).items():
-        setattr(config, key, value)
+    apply_config_overrides(config, model_args.config_overrides)
     return AutoModelForSequenceClassification.from_pretrained(
         name, config=config, ignore_mismatched_sizes=model_args.ignore_mismatched_sizes, **_hub_kwargs(model_args)
     )
@@ -194,14 +195,19 @@ def load_model(
 _DERIVED_FIELDS = ("vocab_size", "pad_token_id", "num_labels", "id2label", "label2id")
 
 
-def check_config_overrides(config: PretrainedConfig, overrides: str | None) -> dict[str, Any]:
-    """Parse `overrides` and check each key against `config`: a known field and the same kind of value.
+def apply_config_overrides(config: PretrainedConfig, overrides: str | None) -> dict[str, Any]:
+    """Set `overrides` (`"a=1,b=0.5,c=true,d=[3,4]"`) on `config`; return the new values by key.
 
-    Raises `LTHInputError` naming the key otherwise. Returns the checked values (ints widened to float for floats).
+    `PretrainedConfig.update_from_string` converts each scalar to the type of the field it replaces; a list field,
+    or one that is None, takes JSON. Raises `LTHInputError` naming the key for a malformed item, an unknown or
+    derived field, or a value of the wrong kind.
     """
     known = config.to_dict()
-    checked = {}
-    for key, value in parse_config_overrides(overrides).items():
+    applied = {}
+    for item in _split_top_level(overrides or ""):
+        key, sep, raw = (part.strip() for part in item.partition("="))
+        if not sep or not key.isidentifier():
+            raise LTHInputError(f"config_overrides: expected key=value, got {item.strip()!r} in {overrides!r}.")
         if key in _DERIVED_FIELDS:
             raise LTHInputError(f"config_overrides: {key} is set from the tokenizer and the data, not by hand.")
         if key not in known:
@@ -209,38 +215,36 @@ def check_config_overrides(config: PretrainedConfig, overrides: str | None) -> d
                 f"config_overrides: {type(config).__name__} has no field {key!r} (known: {', '.join(sorted(known))})."
             )
         old = known[key]
-        if isinstance(old, float) and type(value) is int:
-            value = float(value)
-        elif old is not None and value is not None and not _same_kind(old, value):
-            raise LTHInputError(f"config_overrides: {key} expects a {type(old).__name__} like {old!r}, got {value!r}.")
-        checked[key] = value
-    return checked
+        try:
+            _set_field(config, key, old, raw)
+        except (ValueError, TypeError, StrictDataclassError) as error:
+            kind = f"a {type(old).__name__} like {old!r}" if old is not None else "a value of its type"
+            raise LTHInputError(f"config_overrides: {key} expects {kind}, got {raw!r}.") from error
+        applied[key] = getattr(config, key)
+    return applied
 
 
-def _same_kind(old: Any, new: Any) -> bool:
-    if isinstance(old, bool) or isinstance(new, bool):
-        return isinstance(old, bool) and isinstance(new, bool)
+def _set_field(config: PretrainedConfig, key: str, old: Any, raw: str) -> None:
+    """Set one field from its text: a scalar through `update_from_string`, a list (or a None field) from JSON."""
+    if isinstance(old, bool) and raw.lower() not in ("true", "false"):
+        raise ValueError(f"{raw!r} is not true or false")  # update_from_string also reads 1/0/yes/no as booleans
     if isinstance(old, (list, tuple)):
-        return isinstance(new, list)
-    return isinstance(new, type(old))
-
-
-def parse_config_overrides(overrides: str | None) -> dict[str, Any]:
-    """Parse `"a=1,b=0.5,c=true,d=[3,4],e=text"` into a dict; commas inside brackets do not split."""
-    if not overrides or not overrides.strip():
-        return {}
-    parsed = {}
-    for item in _split_top_level(overrides):
-        key, sep, raw = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise LTHInputError(f"config_overrides: expected key=value, got {item.strip()!r} in {overrides!r}.")
-        parsed[key] = _parse_value(raw.strip())
-    return parsed
+        value = json.loads(raw)
+        if not isinstance(value, list):
+            raise TypeError(f"{raw!r} is not a JSON list")
+        setattr(config, key, value)
+    elif old is None:  # update_from_string refuses fields that are None: JSON, else the text as a string
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        setattr(config, key, value)
+    else:
+        config.update_from_string(f"{key}={raw}")
 
 
 def _split_top_level(text: str) -> list[str]:
-    """Split on commas outside brackets."""
+    """Split on commas outside brackets (so that a [list] stays one item)."""
     parts, depth, start = [], 0, 0
     for i, char in enumerate(text):
         depth += (char in "[(") - (char in "])")
@@ -249,20 +253,3 @@ def _split_top_level(text: str) -> list[str]:
             start = i + 1
     parts.append(text[start:])
     return [part for part in parts if part.strip()]
-
-
-def _parse_value(raw: str) -> Any:
-    """int, float, bool (true/false), None (none/null), [list] or (tuple) as a list, else the string unquoted."""
-    if raw and raw[0] in "[(" and raw[-1] in "])":
-        return [_parse_value(part.strip()) for part in _split_top_level(raw[1:-1])]
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("none", "null"):
-        return None
-    for cast in (int, float):
-        try:
-            return cast(raw)
-        except ValueError:
-            pass
-    return raw.strip("'\"")

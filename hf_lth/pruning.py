@@ -111,12 +111,6 @@ def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
     return TicketMask(new)
 
 
-def magnitude_keys(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """int32 keys ordered as |weight| (the bits of a non-negative float32 sort like the float); pruned -> max."""
-    keys = weight.detach().to(device="cpu", dtype=torch.float32).abs().view(torch.int32)
-    return keys.masked_fill_(~mask.cpu(), _PRUNED_KEY)
-
-
 def random_keys(mask: torch.Tensor, seed: int, index: int) -> torch.Tensor:
     """Uniform random int32 keys for one tensor, reproducible from (seed, tensor index) alone; pruned -> max."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + index)

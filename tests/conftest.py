@@ -38,3 +38,11 @@ def sample_rows(sample_data_dir) -> Callable[[str, str, int], pd.DataFrame]:
         return frame.sort_values("label", kind="stable").reset_index(drop=True)
 
     return rows
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    """`helpers.tiny.separable_tokens()`: 96 rows of token ids that a tiny BERT separates in a few steps."""
+    from helpers.tiny import separable_tokens  # imported here: it loads the trainer, which most tests do not need
+
+    return separable_tokens()

@@ -2,25 +2,21 @@
 
 import torch
 from torch.nn.utils import prune as torch_prune
-from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+from transformers import BertForSequenceClassification, Trainer, TrainingArguments
 
 from hf_lth.arguments import LTHArguments
 from hf_lth.masks import TicketMask
 from hf_lth.scope import resolve_prune_scope
 from hf_lth.trainer import LTHTrainer
 
-from helpers.tiny import separable_tokens
+from helpers.tiny import separable_tokens, tiny_bert
 
 STEP = dict(optim="sgd", learning_rate=0.5, max_grad_norm=1e-3, weight_decay=0.0, max_steps=1,
             per_device_train_batch_size=96, disable_tqdm=True, report_to=[], dataloader_pin_memory=False, seed=3)
 
 
 def bert_without_dropout() -> BertForSequenceClassification:
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                        max_position_embeddings=32, num_labels=2, hidden_dropout_prob=0.0,
-                        attention_probs_dropout_prob=0.0)
-    return BertForSequenceClassification(config)
+    return tiny_bert(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
 def half_mask(model) -> TicketMask:

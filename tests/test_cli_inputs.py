@@ -23,9 +23,9 @@ import pandas as pd
 import pytest
 import torch
 from safetensors.torch import save_file
-from transformers import BertConfig, BertForSequenceClassification
 
 from helpers.cli import REPO_ROOT, run_cli
+from helpers.tiny import tiny_bert
 from hf_lth import LTHArguments, LTHInputError, LTHTrainer, TicketMask
 
 SAMPLE = REPO_ROOT / "hf_lth" / "sample_data" / "imdb_train.parquet"
@@ -35,15 +35,6 @@ BASE = [
     "--max_seq_length", "32", "--num_train_epochs", "1", "--per_device_train_batch_size", "16",
     "--lth_rounds", "1", "--disable_tqdm", "true", "--report_to", "none", "--dataloader_pin_memory", "false",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one intra-op thread, and far faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
@@ -352,9 +343,7 @@ def test_init_mask_file_that_does_not_exist(script, capsys, tmp_path):
 
 
 def test_api_mask_that_does_not_fit_names_the_parameter(tmp_path):
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    model = BertForSequenceClassification(config)
+    model = tiny_bert(num_hidden_layers=1)
     name = "bert.encoder.layer.0.intermediate.dense.weight"
     path = tmp_path / "m.safetensors"
     TicketMask({name: torch.ones(5, 5, dtype=torch.bool)}).save(path)

@@ -6,12 +6,7 @@ from safetensors.torch import load_file
 
 from hf_lth.masks import TicketMask
 
-from helpers.tiny import RoundStartRecorder, make_trainer, separable_tokens
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return separable_tokens()
+from helpers.tiny import RoundStartRecorder, make_trainer
 
 
 @pytest.mark.parametrize("rewind", ["lr", "finetune"])

@@ -32,9 +32,10 @@ import pytest
 import torch
 from datasets import Dataset
 from safetensors.torch import load_file
-from transformers import BertConfig, BertForSequenceClassification, TrainerCallback
+from transformers import TrainerCallback
 
 from helpers.cli import TINY, Run, run_cli, training_steps_logged
+from helpers.tiny import tiny_bert
 from hf_lth.arguments import LTHArguments
 from hf_lth.masks import MASK_FILE, TicketMask
 from hf_lth.trainer import LTHTrainer
@@ -49,15 +50,6 @@ FLAGS = TINY + ["--lth_rounds", str(ROUNDS), "--logging_steps", "1", "--save_str
 VOLATILE = {"wall_time_s", "train_time_s", "eval_time_s"}
 FINISHED_LAYOUT = {f"round_{i:02d}" for i in range(ROUNDS + 1)} | {
     "lth_results.json", "lth_experiment.json", "rewind_points", "accuracy_vs_sparsity.png"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models run faster on one intra-op thread, and far faster on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def command(out: Path) -> list[str]:
@@ -241,15 +233,9 @@ def test_kill_while_a_checkpoint_is_written_then_resume_inside_the_round(scenari
 # ---------------------------------------------------------------- resume paths, in-process
 
 
-def tiny_bert(seed=0):
-    torch.manual_seed(seed)
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    return BertForSequenceClassification(config)
-
-
 @pytest.fixture(scope="module")
 def dataset():
+    """32 rows labelled by their second token; in this module it replaces conftest's 96-row `dataset`."""
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(4, 64, (32, 10), generator=g)
     labels = (ids[:, 1] >= 34).long()

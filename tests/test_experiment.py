@@ -9,12 +9,7 @@ from safetensors.torch import load_file
 from hf_lth.errors import LTHInputError
 from hf_lth.masks import TicketMask
 
-from helpers.tiny import RoundStartRecorder, make_trainer, separable_tokens
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return separable_tokens()
+from helpers.tiny import RoundStartRecorder, make_trainer
 
 
 def test_branches_reuse_round_0_and_keep_their_own_rounds(tmp_path, dataset):

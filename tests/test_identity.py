@@ -6,12 +6,7 @@ import pytest
 from hf_lth.errors import LTHInputError
 from hf_lth.identity import identity_settings, split_settings
 
-from helpers.tiny import make_trainer, separable_tokens, tiny_bert
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return separable_tokens()
+from helpers.tiny import make_trainer, tiny_bert
 
 
 @pytest.mark.parametrize("setting, value, shown", [

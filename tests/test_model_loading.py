@@ -8,11 +8,16 @@ from hf_lth.errors import LTHInputError
 from hf_lth.model_loading import (
     MODEL_PRESETS,
     ModelArguments,
+    apply_config_overrides,
     load_model,
     load_tokenizer,
-    parse_config_overrides,
 )
-from hf_lth.models import TextCNNForSequenceClassification, TextRNNForSequenceClassification
+from hf_lth.models import (
+    TextCNNConfig,
+    TextCNNForSequenceClassification,
+    TextRNNConfig,
+    TextRNNForSequenceClassification,
+)
 
 TEXTS = [
     "a wonderful film with a great cast",
@@ -123,14 +128,26 @@ def test_bad_config_overrides_raise_input_error(word_tokenizer, overrides, words
     assert all(word in str(error.value) for word in words), str(error.value)
 
 
-def test_parse_config_overrides():
-    parsed = parse_config_overrides("a=1, b=0.5,c=true,d=False,e=[3,4,5],f=(1,2.5),g=none,h=gru,i='x y',j=-2,k=1e-3")
-    assert parsed == {
-        "a": 1, "b": 0.5, "c": True, "d": False, "e": [3, 4, 5], "f": [1, 2.5],
-        "g": None, "h": "gru", "i": "x y", "j": -2, "k": 0.001,
+def test_apply_config_overrides_converts_to_the_field_types():
+    rnn = TextRNNConfig()
+    applied = apply_config_overrides(rnn, "embedding_dim=8, dropout=1e-3,bidirectional=False,cell=gru,num_layers=-2")
+    assert applied == {"embedding_dim": 8, "dropout": 0.001, "bidirectional": False, "cell": "gru", "num_layers": -2}
+    assert (rnn.embedding_dim, rnn.dropout, rnn.bidirectional, rnn.cell) == (8, 0.001, False, "gru")
+    cnn = TextCNNConfig()
+    applied = apply_config_overrides(cnn, "filter_sizes=[2, 6],dropout=0, problem_type=regression")
+    assert applied == {"filter_sizes": [2, 6], "dropout": 0.0, "problem_type": "regression"}
+    assert type(cnn.dropout) is float and type(cnn.num_filters) is int
+    bert = BertConfig()  # a field that is None takes JSON
+    assert apply_config_overrides(bert, "classifier_dropout=0.1,is_decoder=TRUE") == {
+        "classifier_dropout": 0.1, "is_decoder": True,
     }  # fmt: skip
-    assert type(parsed["a"]) is int and type(parsed["b"]) is float
-    assert parse_config_overrides(None) == {} and parse_config_overrides(" ") == {}
+    assert apply_config_overrides(TextCNNConfig(), None) == {} and apply_config_overrides(TextCNNConfig(), " ") == {}
+
+
+@pytest.mark.parametrize("overrides", ["filter_sizes=(2,3)", "filter_sizes=3", "num_filters=[1,2]", "dropout=none"])
+def test_list_and_scalar_fields_refuse_the_other_kind(overrides):
+    with pytest.raises(LTHInputError, match=overrides.split("=")[0]):
+        apply_config_overrides(TextCNNConfig(), overrides)
 
 
 def test_model_arguments_parse_from_cli_and_json(tmp_path):

@@ -10,12 +10,7 @@ from transformers import AutoModelForSequenceClassification, TrainerCallback
 from hf_lth.errors import LTHInputError
 from hf_lth.masks import TicketMask
 
-from helpers.tiny import RoundStartRecorder, make_trainer, separable_tokens, tiny_bert
-
-
-@pytest.fixture(scope="module")
-def dataset():
-    return separable_tokens()
+from helpers.tiny import RoundStartRecorder, make_trainer
 
 
 def test_rounds_write_tickets_with_exact_zeros_and_results(tmp_path, dataset):

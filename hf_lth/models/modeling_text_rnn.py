@@ -17,28 +17,12 @@ RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 GATES = {nn.RNN: 1, nn.LSTM: 4, nn.GRU: 3}  # gate blocks stacked in each weight_hh
 
 
-def classification_loss(config, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """BERT's loss choice: MSE for one label (regression), cross-entropy for integer labels, else BCE."""
-    if config.problem_type is None:
-        if config.num_labels == 1:
-            config.problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            config.problem_type = "single_label_classification"
-        else:
-            config.problem_type = "multi_label_classification"
-    if config.problem_type == "regression":
-        return nn.functional.mse_loss(logits.squeeze(-1), labels.squeeze(-1).to(logits.dtype))
-    if config.problem_type == "single_label_classification":
-        return nn.functional.cross_entropy(logits.view(-1, config.num_labels), labels.view(-1))
-    return nn.functional.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
-
-
 class TextRNNPreTrainedModel(PreTrainedModel):
     """Weight initialisation and loading glue shared by the recurrent text models.
 
-    Initialisation (drawn from torch's global RNG, so `torch.manual_seed` fixes it): embeddings N(0, 1) with the
-    padding row zero; input-to-hidden and linear weights Xavier-normal; each gate block of a hidden-to-hidden
-    weight orthogonal; biases zero, except the LSTM forget gate of `bias_ih_*`, set to 1.
+    Initialisation (drawn from torch's global RNG, so `torch.manual_seed` fixes it): embedding, input-to-hidden and
+    linear weights Xavier-normal, with the embedding's padding row zero; each gate block of a hidden-to-hidden weight
+    orthogonal; biases zero, except the LSTM forget gate of `bias_ih_*`, set to 1.
     """
 
     config_class = TextRNNConfig
@@ -147,7 +131,9 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
             features = padded.sum(dim=1) / lengths.to(padded.device, padded.dtype).unsqueeze(-1)
         logits = self.classifier(self.dropout(features))
 
-        loss = classification_loss(self.config, logits, labels) if labels is not None else None
+        loss = None
+        if labels is not None:  # transformers' ForSequenceClassificationLoss: MSE, cross-entropy or BCE
+            loss = self.loss_function(labels=labels, pooled_logits=logits, config=self.config)
         if not return_dict:
             return (loss, logits) if loss is not None else (logits,)
         return SequenceClassifierOutput(loss=loss, logits=logits)

@@ -11,11 +11,13 @@ from hf_lth.metrics import compute_metrics
 from hf_lth.trainer import LTHTrainer
 
 
-def tiny_bert(seed: int = 0) -> BertForSequenceClassification:
+def tiny_bert(seed: int = 0, **config_kwargs) -> BertForSequenceClassification:
+    """A 2-layer, 16-wide BERT with 2 labels, initialised from `torch.manual_seed(seed)`; `config_kwargs` change
+    its `BertConfig`."""
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=32, num_labels=2)
-    return BertForSequenceClassification(config)
+    config = dict(vocab_size=64, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
+                  max_position_embeddings=32, num_labels=2)
+    return BertForSequenceClassification(BertConfig(**{**config, **config_kwargs}))
 
 
 def separable_tokens(rows: int = 96) -> Dataset:
