@@ -1,27 +1,32 @@
 #!/usr/bin/env python
 """Find lottery tickets for a text classifier.
 
-    python examples/run_lth.py                       # CNN on the shipped IMDb sample, 5 pruning rounds
-    accelerate launch examples/run_lth.py --model_name_or_path lstm --dataset_name imdb --lth_rounds 10
-    python examples/run_lth.py experiments/imdb_cnn.json --seed 43   # flags from a JSON file, then overrides
+examples:
+  python examples/run_lth.py                       # CNN on the shipped IMDb sample, 5 pruning rounds
+  python examples/run_lth.py --lth_rounds 10 --lth_controls random_pruning random_reinit --lth_control_rounds 5 10
+  python examples/run_lth.py experiments/imdb_cnn.json --seed 43   # flags from a JSON file, then overrides
+  accelerate launch examples/run_lth.py --model_name_or_path lstm --dataset_name imdb --lth_rounds 10
 
-Every field of `ModelArguments`, `DataArguments` and `LTHArguments` (Trainer's arguments plus `--lth_*`) is a flag.
-Running the same command again on the same `--output_dir` skips finished rounds and continues.
+Every field of ModelArguments, DataArguments and LTHArguments (Trainer's arguments plus --lth_*) is a flag:
+hf_lth's come first below, Trainer's own after them. Running the same command again on the same --output_dir
+skips finished rounds and continues. `accelerate launch` lists the defaults it picked (--num_processes ...)
+until `accelerate config` has been run once, or unless --num_processes, --num_machines, --mixed_precision and
+--dynamo_backend are given.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from dataclasses import asdict
 
 import datasets
 import transformers
-from transformers import HfArgumentParser, set_seed
+from transformers import set_seed
 
 from hf_lth import (
     DataArguments,
+    LTHArgumentParser,
     LTHArguments,
     LTHHubError,
     LTHInputError,
@@ -43,32 +48,13 @@ from hf_lth.progress import library_progress_bars
 logger = logging.getLogger("run_lth")
 
 
+def build_parser() -> LTHArgumentParser:
+    return LTHArgumentParser((ModelArguments, DataArguments, LTHArguments), description=__doc__)
+
+
 def parse_args(argv: list[str]) -> tuple[ModelArguments, DataArguments, LTHArguments]:
     """Flags, or a JSON file of flags followed by flags that override it (`config.json --seed 43`)."""
-    parser = HfArgumentParser((ModelArguments, DataArguments, LTHArguments))
-    if argv and argv[0].endswith(".json"):
-        argv = json_to_flags(argv[0]) + argv[1:]
-    *parsed, unknown = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    if unknown:
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    return tuple(parsed)
-
-
-def json_to_flags(path: str) -> list[str]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            config = json.load(handle)
-    except (OSError, json.JSONDecodeError) as err:
-        raise LTHInputError(f"cannot read the experiment file {path}: {err}.") from err
-    if not isinstance(config, dict):
-        raise LTHInputError(f"the experiment file {path} must hold a JSON object of flags.")
-    flags = []
-    for key, value in config.items():
-        if value is None:
-            continue
-        values = value if isinstance(value, list) else [value]
-        flags += [f"--{key}"] + [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
-    return flags
+    return build_parser().parse_cli(argv)
 
 
 def setup_logging(args: LTHArguments) -> None:

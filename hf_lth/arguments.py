@@ -5,13 +5,18 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
+import torch
 from transformers import TrainingArguments
 
 from .controls import CONTROLS
 from .errors import LTHInputError
+from .flags import parse_control_rounds, parse_controls, parse_rewind_steps
 from .pruning import PRUNING_STRATEGIES
 from .rewinding import Rewind, parse_rewind
+
+SelectionMetric = Literal["accuracy", "f1"]
 
 
 @dataclass
@@ -21,6 +26,11 @@ class LTHArguments(TrainingArguments):
     Besides the `lth_*` fields, five Trainer defaults change to suit small text classifiers trained from
     scratch: `output_dir="lth_output"`, `learning_rate=1e-3`, `per_device_train_batch_size=32`,
     `per_device_eval_batch_size=128`, `save_strategy="no"`. Pass them explicitly for BERT fine-tuning.
+    `dataloader_pin_memory` defaults to None: pinned only where an accelerator (a GPU) is available.
+
+    The list flags take a list (`--lth_controls random_pruning random_reinit`) or a comma-separated string
+    (`random_pruning,random_reinit`); `__post_init__` normalises both: `lth_controls` to names,
+    `lth_control_rounds` to sorted round numbers (None for all), `lth_rewind_steps` to sorted steps.
     """
 
     output_dir: str | None = field(default="lth_output", metadata={"help": "Where rounds, tickets and results go."})
@@ -28,6 +38,11 @@ class LTHArguments(TrainingArguments):
     per_device_train_batch_size: int = field(default=32, metadata={"help": "Training batch size per device."})
     per_device_eval_batch_size: int = field(default=128, metadata={"help": "Evaluation batch size per device."})
     save_strategy: str = field(default="no", metadata={"help": "Checkpoints within a round: no | steps | epoch."})
+    dataloader_pin_memory: bool | None = field(
+        default=None,
+        metadata={"help": "Pin the DataLoader's memory; None: pin only where an accelerator (a GPU) is available.",
+                  "nargs": "?", "const": True},
+    )
 
     lth_rounds: int = field(default=5, metadata={"help": "Pruning rounds after the dense round 0."})
     lth_prune_rate: float = field(
@@ -41,15 +56,18 @@ class LTHArguments(TrainingArguments):
         default=False, metadata={"help": "Prune straight to lth_target_sparsity in one round (for comparison)."}
     )
     lth_strategy: str = field(
-        default="global_magnitude", metadata={"help": f"Pruning strategy: {' | '.join(PRUNING_STRATEGIES)}."}
+        # the registry's live keys, so that a strategy registered later is a choice too
+        default="global_magnitude", metadata={"help": "Pruning strategy.", "choices": PRUNING_STRATEGIES.keys()}
     )
     lth_rewind: str = field(
         default="init", metadata={"help": "Rewind: init | step:K (late rewinding) | lr (LR rewinding) | finetune."}
     )
-    lth_rewind_steps: str = field(
-        default="",
-        metadata={"help": "Steps of round 0 whose weights are kept as candidate rewind points, e.g. '0,50,200', so "
-                          "that branches can rewind there without training round 0 again (step:K adds K)."},
+    # The list flags are list[str] for the parser (the comma form "0,50" is one string); see the class docstring.
+    lth_rewind_steps: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Steps of round 0 whose weights are kept as candidate rewind points, e.g. 0 50 200 (or "
+                          "0,50,200), so that branches can rewind there without training round 0 again (step:K "
+                          "adds K)."},
     )
     lth_branch: str | None = field(
         default=None,
@@ -71,16 +89,17 @@ class LTHArguments(TrainingArguments):
         metadata={"help": "Prunable parameters: 'auto' (per model family), 'no_embedding' (auto, embeddings left "
                           "dense) or regexes 'a,b,!c' ('!' excludes)."},
     )
-    lth_controls: str = field(
-        default="", metadata={"help": f"Controls run after the rounds, comma-separated: {', '.join(CONTROLS)}."}
+    lth_controls: list[str] = field(
+        default_factory=list,
+        metadata={"help": f"Controls run after the rounds: any of {', '.join(CONTROLS)} (space- or comma-separated)."},
     )
-    lth_control_rounds: str = field(
-        default="all",
-        metadata={"help": "Pruned rounds that get the controls: 'all', or round numbers '5,10' (controls cost a "
-                          "round each: at the sparsities to compare, they cost far less than at every round)."},
+    lth_control_rounds: list[str] | None = field(
+        default_factory=lambda: ["all"],
+        metadata={"help": "Pruned rounds that get the controls: all, or round numbers such as 5 10 (or 5,10); "
+                          "controls cost a round each: at the sparsities to compare, far less than at every round."},
     )
-    lth_selection_metric: str = field(
-        default="accuracy", metadata={"help": "Validation metric that picks the best ticket (accuracy | f1)."}
+    lth_selection_metric: SelectionMetric = field(
+        default="accuracy", metadata={"help": "Validation metric that picks the best ticket."}
     )
     lth_evaluate_test: bool = field(default=True, metadata={"help": "Evaluate every round on the test split too."})
     lth_init_mask: str | None = field(
@@ -106,6 +125,8 @@ class LTHArguments(TrainingArguments):
                 raise LTHInputError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if not self.learning_rate >= 0:
             raise LTHInputError(f"learning_rate must be >= 0, got {self.learning_rate}.")
+        if self.dataloader_pin_memory is None:
+            self.dataloader_pin_memory = not self.use_cpu and accelerator_available()
         super().__post_init__()
         if not 0.0 < self.lth_prune_rate < 1.0:
             raise LTHInputError(f"lth_prune_rate must be in (0, 1), got {self.lth_prune_rate}.")
@@ -120,16 +141,17 @@ class LTHArguments(TrainingArguments):
                 f"unknown lth_strategy '{self.lth_strategy}'; choose one of {', '.join(PRUNING_STRATEGIES)}."
             )
         parse_rewind(self.lth_rewind)
-        unknown = [c for c in self.controls if c not in CONTROLS]
+        self.lth_controls = parse_controls(self.lth_controls)
+        unknown = [c for c in self.lth_controls if c not in CONTROLS]
         if unknown:
             raise LTHInputError(f"unknown lth_controls {unknown}; choose from {', '.join(CONTROLS)}.")
-        self.control_rounds  # raises on a malformed value
-        self.rewind_steps
+        self.lth_control_rounds = parse_control_rounds(self.lth_control_rounds)
+        self.lth_rewind_steps = parse_rewind_steps(self.lth_rewind_steps)
         if not 0.0 < self.lth_finetune_lr_fraction <= 1.0:
             raise LTHInputError(f"lth_finetune_lr_fraction must be in (0, 1], got {self.lth_finetune_lr_fraction}.")
         if not 0.0 < self.lth_collapse_threshold <= 1.0:
             raise LTHInputError(f"lth_collapse_threshold must be in (0, 1], got {self.lth_collapse_threshold}.")
-        if self.lth_selection_metric not in ("accuracy", "f1"):
+        if self.lth_selection_metric not in get_args(SelectionMetric):
             raise LTHInputError(f"lth_selection_metric must be accuracy or f1, got '{self.lth_selection_metric}'.")
 
     @property
@@ -139,33 +161,16 @@ class LTHArguments(TrainingArguments):
     @property
     def rewind_steps(self) -> list[int]:
         """The candidate rewind steps kept from round 0: `lth_rewind_steps` and the step `lth_rewind` needs."""
-        try:
-            steps = {int(part) for part in self.lth_rewind_steps.split(",") if part.strip()}
-        except ValueError:
-            steps = {-1}
-        if any(step < 0 for step in steps):
-            raise LTHInputError(f"lth_rewind_steps must be steps >= 0 like '0,50,200', got '{self.lth_rewind_steps}'.")
-        return sorted(steps | set(self.rewind.rewind_steps()))
+        return sorted(set(parse_rewind_steps(self.lth_rewind_steps)) | set(self.rewind.rewind_steps()))
 
     @property
     def controls(self) -> list[str]:
-        return [c.strip() for c in self.lth_controls.split(",") if c.strip()]
+        return parse_controls(self.lth_controls)
 
     @property
     def control_rounds(self) -> list[int] | None:
         """The pruned rounds named by `lth_control_rounds`, or None for all of them."""
-        value = self.lth_control_rounds.strip()
-        if value == "all":
-            return None
-        try:
-            rounds = sorted({int(part) for part in value.split(",") if part.strip()})
-        except ValueError:
-            rounds = []
-        if not rounds or rounds[0] < 1:
-            raise LTHInputError(
-                f"lth_control_rounds must be 'all' or pruned round numbers (>= 1) like '5,10', got '{value}'."
-            )
-        return rounds
+        return parse_control_rounds(self.lth_control_rounds)
 
     @property
     def num_pruning_rounds(self) -> int:
@@ -179,3 +184,9 @@ class LTHArguments(TrainingArguments):
     def prune_fraction(self, round_index: int) -> float:
         """Fraction of survivors to remove before `round_index` (>= 1)."""
         return self.lth_target_sparsity if self.lth_one_shot else self.lth_prune_rate
+
+
+def accelerator_available() -> bool:
+    """True where torch sees an accelerator (CUDA, XPU, MPS...): where pinned memory helps."""
+    accelerator = getattr(torch, "accelerator", None)  # torch >= 2.6
+    return accelerator.is_available() if accelerator is not None else torch.cuda.is_available()

@@ -5,6 +5,8 @@ error naming each setting with both values. The identity is every Trainer and `l
 model arguments the script passes, the model's configuration, and facts of the data (train rows) and of the
 model (parameter count, prunable tensors), minus `MAY_CHANGE`: the settings a rerun may change without
 changing what was computed (more rounds or controls, logging, checkpointing, evaluation batch size, the Hub).
+List flags are taken in their normalised form (`canonical_settings`): "5,10", as earlier versions had it, and
+[5, 10] are the same setting.
 
 The trunk (round 0, the dense training) depends on everything but `LINE_SETTINGS`, which define a line of
 pruned rounds (main line or branch): how to prune, how to rewind, and what a finetune round trains at.
@@ -15,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+from .flags import LIST_FLAGS
 
 # Arguments a rerun may change: they add work (rounds, controls), or change only what is shown, kept or pushed.
 MAY_CHANGE = frozenset({
@@ -46,7 +50,7 @@ _CONFIG_IGNORED = {"lth", "transformers_version", "_name_or_path", "_commit_hash
 
 def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every result-changing setting, flat and JSON-normalised (what `lth_experiment.json` records)."""
-    settings = {k: v for k, v in args.to_dict().items() if not _may_change(k)}
+    settings = {k: v for k, v in canonical_settings(args.to_dict()).items() if not _may_change(k)}
     if not args.lth_one_shot:
         settings.pop("lth_target_sparsity", None)  # it only sets the number of rounds, which may grow
     settings["world_size"] = args.world_size
@@ -64,6 +68,12 @@ def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, 
     trunk = {k: v for k, v in settings.items() if k not in LINE_SETTINGS}
     line = {k: v for k, v in settings.items() if k in LINE_SETTINGS}
     return trunk, line
+
+
+def canonical_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """`settings` with each list flag (`hf_lth.flags`) in its normalised form, whether it was recorded as a list
+    or as the comma-separated string of earlier versions ("5,10" and [5, 10] both give [5, 10])."""
+    return {k: LIST_FLAGS[k](v) if k in LIST_FLAGS else v for k, v in settings.items()}
 
 
 def normalise(value: Any) -> Any:

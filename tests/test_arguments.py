@@ -1,8 +1,13 @@
+import dataclasses
+
 import pytest
 from transformers import HfArgumentParser
 
+from hf_lth import arguments
 from hf_lth.arguments import LTHArguments
+from hf_lth.cli import LTHArgumentParser
 from hf_lth.errors import LTHInputError
+from hf_lth.pruning import PRUNING_STRATEGIES, register_strategy
 from hf_lth.rewinding import RewindToInit, RewindToStep, parse_rewind
 
 
@@ -12,19 +17,101 @@ from hf_lth.rewinding import RewindToInit, RewindToStep, parse_rewind
         (["--lth_prune_rate", "0"], r"lth_prune_rate must be in \(0, 1\), got 0.0"),
         (["--lth_prune_rate", "1.2"], r"lth_prune_rate must be in \(0, 1\), got 1.2"),
         (["--lth_rounds", "-1"], "lth_rounds must be >= 0, got -1"),
-        (["--lth_strategy", "largest"], "unknown lth_strategy 'largest'"),
         (["--lth_rewind", "step:x"], "unknown lth_rewind 'step:x'"),
         (["--lth_rewind", "epoch"], "unknown lth_rewind 'epoch'"),
         (["--lth_controls", "shuffle"], r"unknown lth_controls \['shuffle'\]"),
         (["--lth_one_shot"], "lth_one_shot needs lth_target_sparsity"),
         (["--lth_target_sparsity", "1.0"], r"lth_target_sparsity must be in \(0, 1\)"),
         (["--lth_control_rounds", "0,5"], r"lth_control_rounds must be 'all' or pruned round numbers .* got '0,5'"),
+        (["--lth_control_rounds", "0", "5"], r"lth_control_rounds must be 'all' or pruned round numbers .* got '0,5'"),
         (["--lth_control_rounds", "last"], r"lth_control_rounds .* got 'last'"),
+        (["--lth_rewind_steps", "50,-1"], r"lth_rewind_steps must be steps >= 0 like '0,50,200', got '50,-1'"),
+        (["--lth_rewind_steps", "5", "x"], r"lth_rewind_steps must be steps >= 0 .* got '5,x'"),
     ],
 )
 def test_bad_flags_are_named(flags, message):
     with pytest.raises(LTHInputError, match=message):
         HfArgumentParser(LTHArguments).parse_args_into_dataclasses(args=flags)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lth_strategy": "largest"}, "unknown lth_strategy 'largest'; choose one of global_magnitude"),
+        ({"lth_selection_metric": "loss"}, "lth_selection_metric must be accuracy or f1, got 'loss'"),
+        ({"lth_controls": ["random_pruning", "shuffle"]}, r"unknown lth_controls \['shuffle'\]"),
+        ({"lth_control_rounds": [0, 5]}, "lth_control_rounds must be 'all' or pruned round numbers .* got '0,5'"),
+        ({"lth_rewind_steps": [-3]}, "lth_rewind_steps must be steps >= 0 .* got '-3'"),
+    ],
+)
+def test_bad_values_from_python_are_named(kwargs, message):
+    """What argparse refuses on the command line is refused, in one sentence, when built from Python."""
+    with pytest.raises(LTHInputError, match=message):
+        LTHArguments(**kwargs)
+
+
+def test_choices_are_listed_in_help_and_refused_by_argparse(capsys):
+    parser = HfArgumentParser(LTHArguments)
+    text = parser.format_help()
+    assert "{" + ",".join(PRUNING_STRATEGIES) + "}" in text and "{accuracy,f1}" in text
+    for flag, value in (("--lth_strategy", "largest"), ("--lth_selection_metric", "loss")):
+        with pytest.raises(SystemExit) as exit_:
+            parser.parse_args_into_dataclasses(args=[flag, value])
+        line = next(line for line in capsys.readouterr().err.splitlines() if "invalid choice" in line)
+        assert exit_.value.code == 2 and f"argument {flag}/" in line and value in line
+
+
+def test_a_strategy_registered_later_is_a_choice_too():
+    register_strategy("test_only_strategy")(PRUNING_STRATEGIES["random"])
+    try:
+        (args,) = HfArgumentParser(LTHArguments).parse_args_into_dataclasses(["--lth_strategy", "test_only_strategy"])
+        assert args.lth_strategy == "test_only_strategy"
+    finally:
+        del PRUNING_STRATEGIES["test_only_strategy"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--lth_controls", "random_pruning,random_reinit", "--lth_control_rounds", "10,5",
+         "--lth_rewind_steps", "50,0"],
+        ["--lth_controls", "random_pruning", "random_reinit", "--lth_control_rounds", "10", "5",
+         "--lth_rewind_steps", "50", "0"],
+    ],
+    ids=["comma form", "list form"],
+)
+def test_list_flags_take_the_list_and_the_comma_form(flags):
+    (args,) = HfArgumentParser(LTHArguments).parse_args_into_dataclasses(args=flags)
+    assert args.lth_controls == args.controls == ["random_pruning", "random_reinit"]
+    assert args.lth_control_rounds == args.control_rounds == [5, 10]
+    assert args.lth_rewind_steps == args.rewind_steps == [0, 50]
+
+
+def test_list_flags_from_python_strings_and_lists():
+    from_strings = LTHArguments(lth_controls="random_reinit", lth_control_rounds="10, 5,5", lth_rewind_steps="0,50")
+    from_lists = LTHArguments(lth_controls=["random_reinit"], lth_control_rounds=[10, 5], lth_rewind_steps=[50, 0])
+    normalised = (["random_reinit"], [5, 10], [0, 50])
+    for args in (from_strings, from_lists):
+        assert (args.lth_controls, args.lth_control_rounds, args.lth_rewind_steps) == normalised
+    for every in ("all", ["all"], None):
+        assert LTHArguments(lth_control_rounds=every).lth_control_rounds is None
+    assert LTHArguments(lth_controls="").controls == [] and LTHArguments(lth_rewind="step:20").rewind_steps == [20]
+    # normalising again (dataclasses.replace runs __post_init__ once more) changes nothing
+    again = dataclasses.replace(from_strings)
+    assert (again.lth_controls, again.lth_control_rounds, again.lth_rewind_steps) == normalised
+
+
+def test_pin_memory_only_where_an_accelerator_is(monkeypatch):
+    monkeypatch.setattr(arguments, "accelerator_available", lambda: False)
+    assert LTHArguments().dataloader_pin_memory is False
+    assert LTHArguments(dataloader_pin_memory=True).dataloader_pin_memory is True  # set by the user: kept
+    monkeypatch.setattr(arguments, "accelerator_available", lambda: True)
+    assert LTHArguments().dataloader_pin_memory is True
+    assert LTHArguments(use_cpu=True).dataloader_pin_memory is False
+    parser = LTHArgumentParser([LTHArguments])
+    for flags, pinned in ((["--dataloader_pin_memory"], True), (["--dataloader_pin_memory", "false"], False),
+                          (["--no_dataloader_pin_memory"], False), ([], True)):
+        assert parser.parse_args_into_dataclasses(flags)[0].dataloader_pin_memory is pinned, flags
 
 
 def test_rounds_from_target_sparsity_and_one_shot():

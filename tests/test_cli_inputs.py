@@ -252,20 +252,22 @@ def test_target_sparsity_outside_the_open_unit_interval(script, capsys, tmp_path
                             "lth_target_sparsity must be in (0, 1)")
 
 
-def test_unknown_strategy(script, capsys, tmp_path):
-    refused_before_training(script, capsys, BASE + ["--lth_strategy", "smallest"], tmp_path / "out",
-                            "unknown lth_strategy 'smallest'", "global_magnitude")
-
-
 @pytest.mark.parametrize("spec", ["late", "step:", "step:x", "step:-3", "step:1.5"])
 def test_unknown_rewind(script, capsys, tmp_path, spec):
     refused_before_training(script, capsys, BASE + ["--lth_rewind", spec], tmp_path / "out",
                             f"unknown lth_rewind '{spec}'")
 
 
-def test_unknown_control(script, capsys, tmp_path):
-    refused_before_training(script, capsys, BASE + ["--lth_controls", "random_pruning,shuffle"], tmp_path / "out",
+@pytest.mark.parametrize("controls", [["random_pruning,shuffle"], ["random_pruning", "shuffle"]])
+def test_unknown_control(script, capsys, tmp_path, controls):
+    refused_before_training(script, capsys, BASE + ["--lth_controls", *controls], tmp_path / "out",
                             "unknown lth_controls", "shuffle")
+
+
+@pytest.mark.parametrize("rounds", [["0,5"], ["0", "5"], ["last"], [""]])
+def test_control_rounds_that_are_not_pruned_rounds(script, capsys, tmp_path, rounds):
+    refused_before_training(script, capsys, BASE + ["--lth_control_rounds", *rounds], tmp_path / "out",
+                            "lth_control_rounds must be 'all' or pruned round numbers")
 
 
 def test_non_positive_sequence_length(script, capsys, tmp_path):
@@ -294,14 +296,18 @@ def test_trainer_flags_with_impossible_values(script, capsys, tmp_path, flag, va
     refused_before_training(script, capsys, BASE + [flag, value], tmp_path / "out", flag.lstrip("-"), value)
 
 
-@pytest.mark.parametrize("argv, fragment", [
-    (["--lth_rounds", "two"], "invalid int value: 'two'"),
-    (["--lth_prune_rte", "0.3"], "unrecognized arguments: --lth_prune_rte"),
+@pytest.mark.parametrize("argv, fragments", [
+    (["--lth_rounds", "two"], ["invalid int value: 'two'"]),
+    (["--lth_prune_rte", "0.3"], ["unrecognized arguments: --lth_prune_rte"]),
+    # choices: argparse names the flag, the value and every choice
+    (["--lth_strategy", "smallest"], ["argument --lth_strategy", "invalid choice", "smallest", "global_magnitude"]),
+    (["--lth_selection_metric", "loss"], ["argument --lth_selection_metric", "invalid choice", "loss", "f1"]),
 ])
-def test_argparse_errors_exit_2_with_usage(script, capsys, tmp_path, argv, fragment):
+def test_argparse_errors_exit_2_with_usage(script, capsys, tmp_path, argv, fragments):
     out = tmp_path / "out"
     code, _, err = call(script, BASE + argv + ["--output_dir", str(out)], capsys)
-    assert code == 2 and fragment in err and "usage:" in err and "Traceback" not in err
+    assert code == 2 and "usage:" in err and "Traceback" not in err
+    assert all(fragment in err for fragment in fragments), err
     assert not out.exists()
 
 

@@ -4,7 +4,7 @@ changes (more rounds, logging) continue the experiment."""
 import pytest
 
 from hf_lth.errors import LTHInputError
-from hf_lth.identity import identity_settings, split_settings
+from hf_lth.identity import canonical_settings, identity_settings, normalise, split_settings
 
 from helpers.tiny import make_trainer, tiny_bert
 
@@ -55,3 +55,34 @@ def test_identity_splits_trunk_from_line_settings():
     assert line["lth_rewind"] == "lr" and "lth_rewind" not in trunk and "learning_rate" in trunk
     assert "config.hidden_size" in trunk and "output_dir" not in trunk and "lth_rounds" not in trunk
     assert "secret" not in str(settings)
+
+
+def test_list_flags_recorded_as_comma_strings_are_the_same_settings_as_lists():
+    """Before they were lists, --lth_controls, --lth_control_rounds and --lth_rewind_steps were strings: a
+    folder whose settings hold the string form must match a rerun given lists."""
+    from hf_lth.arguments import LTHArguments
+
+    common = dict(output_dir="x", report_to=[], lth_strategy="layerwise_magnitude", lth_selection_metric="f1")
+    old = LTHArguments(**common, lth_controls="random_pruning,random_reinit", lth_control_rounds="10,5",
+                       lth_rewind_steps="0,50")
+    new = LTHArguments(**common, lth_controls=["random_pruning", "random_reinit"], lth_control_rounds=[5, 10],
+                       lth_rewind_steps=[0, 50])
+    model = tiny_bert()
+    assert identity_settings(old, model) == identity_settings(new, model)
+    recorded = {  # as an earlier version wrote them (JSON), beside the choice flags, plain strings then and now
+        "lth_controls": "random_pruning,random_reinit", "lth_control_rounds": "10,5", "lth_rewind_steps": "0,50",
+        "lth_strategy": "layerwise_magnitude", "lth_selection_metric": "f1",
+    }
+    now = canonical_settings(normalise(new.to_dict()))
+    assert canonical_settings(recorded) == {k: now[k] for k in recorded}
+    assert canonical_settings({"lth_control_rounds": "all"}) == canonical_settings({"lth_control_rounds": None})
+
+
+def test_a_folder_started_with_comma_strings_continues_with_lists(tmp_path, dataset):
+    make_trainer(tmp_path, dataset, lth_rounds=1, num_train_epochs=1, lth_controls="random_pruning",
+                 lth_control_rounds="1", lth_rewind_steps="0,2").find_tickets()
+    stamp = (tmp_path / "run" / "round_01" / "model.safetensors").stat().st_mtime_ns
+    results = make_trainer(tmp_path, dataset, lth_rounds=1, num_train_epochs=1, lth_controls=["random_pruning"],
+                           lth_control_rounds=[1], lth_rewind_steps=[0, 2]).find_tickets()
+    assert [r["round"] for r in results["rounds"]] == [0, 1] and list(results["controls"]) == ["random_pruning"]
+    assert (tmp_path / "run" / "round_01" / "model.safetensors").stat().st_mtime_ns == stamp

@@ -142,3 +142,19 @@ def test_validation_plot_does_not_overwrite_the_test_plot(tmp_path, capsys):
     assert main([folder, "--split", "eval"]) == 0
     assert (tmp_path / "run" / "accuracy_vs_sparsity.png").read_bytes() == published
     assert (tmp_path / "run" / "accuracy_vs_sparsity_eval.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_command_starts_without_torch_transformers_or_matplotlib(capsys):
+    """`hf-lth-report --help` took 14 s when importing hf_lth imported everything; the package is lazy now."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, hf_lth.report\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'matplotlib'}))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0 and "output_dir" in capsys.readouterr().out

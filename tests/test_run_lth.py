@@ -1,12 +1,14 @@
 """End to end: examples/run_lth.py on tiny CNN, LSTM and BERT configs over the shipped IMDb sample."""
 
+import dataclasses
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
 
 from hf_lth.masks import TicketMask
 
@@ -99,3 +101,58 @@ def test_unreadable_json_file_is_a_clear_error(tmp_path, capsys):
     path.write_text("{not json")
     assert load_script().main([str(path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: cannot read the experiment file {path}")
+
+
+def test_json_values_are_typed_like_flags_and_list_flags_keep_the_comma_form(tmp_path):
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps({
+        "num_train_epochs": 2, "lth_evaluate_test": False, "dataloader_pin_memory": False, "lth_rewind_steps": [0, 50],
+        "lth_controls": "random_pruning,random_reinit", "lth_control_rounds": "5,10", "lth-prune-rate": 0.5,
+    }))
+    parse = load_script().parse_args
+    _, _, args = parse([str(path)])
+    assert args.num_train_epochs == 2.0 and isinstance(args.num_train_epochs, float)  # as --num_train_epochs 2
+    assert (args.lth_evaluate_test, args.dataloader_pin_memory, args.lth_prune_rate) == (False, False, 0.5)
+    assert (args.lth_controls, args.lth_control_rounds, args.lth_rewind_steps) == (
+        ["random_pruning", "random_reinit"], [5, 10], [0, 50])
+    _, _, args = parse([str(path), "--lth_control_rounds", "all", "--lth_controls", "random_reinit",
+                        "--lth_evaluate_test"])
+    assert (args.lth_control_rounds, args.lth_controls, args.lth_evaluate_test) == (None, ["random_reinit"], True)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ({"lth_prune_rte": 0.3, "seed": 1}, "error: the experiment file {path} sets unknown flags: lth_prune_rte."),
+    (["--seed", "1"], "error: the experiment file {path} must hold a JSON object of flags."),
+    ({"lth_strategy": "largest"}, "error: unknown lth_strategy 'largest'"),
+])
+def test_bad_experiment_file_is_one_error_line(tmp_path, capsys, content, fragment):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(content))
+    assert load_script().main([str(path), "--output_dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and err.startswith(fragment.format(path=path)), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_experiment_file_value_of_the_wrong_type_is_an_argparse_error(tmp_path, capsys):
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps({"lth_rounds": 2.5}))
+    with pytest.raises(SystemExit) as exit_:
+        load_script().main([str(path)])
+    assert exit_.value.code == 2 and "argument --lth_rounds" in capsys.readouterr().err
+
+
+def test_help_shows_the_examples_then_hf_lth_flags_then_trainer_flags():
+    text = load_script().build_parser().format_help()
+    usage, description = text.split("\n", 1)
+    assert usage.startswith("usage: ") and len(usage) < 80  # not the ~150 lines of every flag
+    # the script's examples, verbatim, before any flag
+    example = "python examples/run_lth.py experiments/imdb_cnn.json --seed 43"
+    assert text.index(example) < text.index("--model_name_or_path")
+    flags = re.findall(r"^  (--\w+)", text, flags=re.MULTILINE)  # each flag where it is described, in order
+    trainer = {f"--{f.name}" for f in dataclasses.fields(TrainingArguments)}
+    first_trainer = min(i for i, flag in enumerate(flags) if flag in trainer)
+    lth = [i for i, flag in enumerate(flags) if flag.startswith("--lth_")]
+    assert flags.index("--model_name_or_path") < flags.index("--train_file") < min(lth)
+    assert len(lth) >= 15 and max(lth) < first_trainer < flags.index("--per_device_train_batch_size")
+    assert "LTHArguments changes the defaults of output_dir" in text
