@@ -29,6 +29,8 @@ BRANCH_FILE = "lth_branch.json"
 RESULTS_FILE = "lth_results.json"
 LOG_HISTORY_FILE = "lth_log_history.json"
 PLOT_FILE = "accuracy_vs_sparsity.png"
+REPORT_FILE = "report.md"
+BRANCHES_PLOT_FILE = "branches.png"
 REWIND_DIR = "rewind_points"
 CONTROLS_DIR = "controls"
 CHECKPOINTS_DIR = "checkpoints"
@@ -219,7 +221,8 @@ class ExperimentFolder:
         for index in self.finished_rounds():
             if index > 0 or self.branch is None:
                 remove_path(self.round_dir(index))
-        for name in (RESULTS_FILE, PLOT_FILE, BRANCH_FILE) + ((SETTINGS_FILE,) if self.branch is None else ()):
+        for name in (RESULTS_FILE, PLOT_FILE, REPORT_FILE, BRANCHES_PLOT_FILE, BRANCH_FILE) + (
+                (SETTINGS_FILE,) if self.branch is None else ()):
             (self.base / name).unlink(missing_ok=True)
         self.remove_leftovers()
 

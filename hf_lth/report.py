@@ -341,13 +341,12 @@ def load_results(folder: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-REPORT_FILE = "report.md"
-
-
 def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
     """Write what `hf-lth-report FOLDER` shows into an experiment folder (or a branch's): `report.md` (the round
     table, the headline figures in words and, where there are branches, their comparison) and the plot
     `accuracy_vs_sparsity.png` (`branches.png` too). Returns the report's text and the plot's path."""
+    from .experiment import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE
+
     folder = Path(folder)
     results = load_results(folder)
     parts = [round_table(results), "\n".join(describe_headline(headline(results, split=split)))]
@@ -355,10 +354,10 @@ def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
     if branches:
         lines = {"main": results, **branches}
         parts.append("Branches of this experiment (same round 0):\n\n" + comparison_table(lines, split))
-        plot_comparison(lines, folder / "branches.png", split)
+        plot_comparison(lines, folder / BRANCHES_PLOT_FILE, split)
     text = "\n\n".join(parts) + "\n"
     (folder / REPORT_FILE).write_text(text, encoding="utf-8")
-    return text, plot_accuracy_vs_sparsity(results, folder / "accuracy_vs_sparsity.png", split)
+    return text, plot_accuracy_vs_sparsity(results, folder / PLOT_FILE, split)
 
 
 def main(argv: list[str] | None = None) -> int:

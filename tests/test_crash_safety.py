@@ -49,7 +49,7 @@ FLAGS = TINY + ["--lth_rounds", str(ROUNDS), "--logging_steps", "1", "--save_str
                 "--save_steps", "3", "--lth_rewind", f"step:{REWIND_STEP}", "--seed", "3"]
 VOLATILE = {"wall_time_s", "train_time_s", "eval_time_s"}
 FINISHED_LAYOUT = {f"round_{i:02d}" for i in range(ROUNDS + 1)} | {
-    "lth_results.json", "lth_experiment.json", "rewind_points", "accuracy_vs_sparsity.png"}
+    "lth_results.json", "lth_experiment.json", "rewind_points", "accuracy_vs_sparsity.png", "report.md"}
 
 
 def command(out: Path) -> list[str]:
