@@ -22,6 +22,8 @@ from hf_lth.report import CONTROL_LABELS, load_branches, load_results
 def mean_std(values: list[float]) -> str:
     if not values:
         return "–"
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
     spread = statistics.stdev(values) if len(values) > 1 else 0.0
     return f"{100 * statistics.fmean(values):.2f} ± {100 * spread:.2f}"
 
