@@ -5,7 +5,7 @@
         [--metric accuracy|f1] [--split test|eval] [--rounds 5,10]
 
 For each line (`main` and every branch) and each compared round: the sparsity (all prunable / without the
-embedding), the ticket's metric, each control's, and IMP minus each control paired within a seed, as mean ±
+embedding, the latter a mean over seeds: global pruning splits its cut differently in each run), the ticket's metric, each control's, and IMP minus each control paired within a seed, as mean ±
 standard deviation over the seeds. A round that collapsed to one class is left out of the means and counted in
 the `collapsed` column. Then, per line: the dense round, and the best ticket chosen on validation.
 """
@@ -52,13 +52,13 @@ def main() -> None:
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for name in names:
         for index in rounds:
-            tickets, controls, gaps, collapsed, sparsity = [], {k: [] for k in kinds}, {k: [] for k in kinds}, [], None
+            tickets, controls, gaps, collapsed, sparsity = [], {k: [] for k in kinds}, {k: [] for k in kinds}, [], []
             for seed in seeds:
                 line = seed.get(name)
                 ticket = next((r for r in (line or {}).get("rounds", []) if r["round"] == index), None)
                 if ticket is None:
                     continue
-                sparsity = (ticket["sparsity"], ticket["sparsity_without_embedding"])
+                sparsity.append((ticket["sparsity"], ticket["sparsity_without_embedding"]))
                 if ticket["collapsed"]:
                     collapsed.append("IMP")
                 else:
@@ -73,9 +73,10 @@ def main() -> None:
                     controls[kind].append(control[key])
                     if not ticket["collapsed"]:
                         gaps[kind].append(ticket[key] - control[key])
-            if sparsity is None:
+            if not sparsity:
                 continue
-            cells = [name, str(index), f"{100 * sparsity[0]:.1f} / {100 * sparsity[1]:.1f}", mean_std(tickets)]
+            overall, without = (statistics.fmean(values) for values in zip(*sparsity))  # the latter varies by seed
+            cells = [name, str(index), f"{100 * overall:.1f} / {100 * without:.1f}", mean_std(tickets)]
             cells += [mean_std(controls[k]) for k in kinds] + [mean_std(gaps[k]) for k in kinds]
             cells.append(", ".join(collapsed) or "none")
             print("| " + " | ".join(cells) + " |")
