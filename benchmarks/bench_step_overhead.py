@@ -188,9 +188,9 @@ def time_mask_callback(trainer) -> list[float]:
     in_hooks = [0.0]
     masked_gradient = callbacks_module._masked_gradient
 
-    def timed_hook(multiplier, grad):  # bound by the hooks that on_train_begin registers
+    def timed_hook(multiplier, param):  # bound by the hooks that on_train_begin registers
         start = time.perf_counter()
-        result = masked_gradient(multiplier, grad)
+        result = masked_gradient(multiplier, param)
         in_hooks[0] += time.perf_counter() - start
         return result
 

@@ -17,10 +17,11 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
     """Keeps pruned weights out of training: their gradients are zeroed as they are computed, and the mask is
     multiplied into the weights after every real optimizer step.
 
-    The gradients are masked by a hook on each masked parameter, which runs in the backward pass, before
-    gradient accumulation, DDP's all-reduce and Trainer's gradient clipping: pruned weights never enter the
-    clipped norm, the optimizer's moments or its weight decay, so the survivors train exactly as in a model
-    without the pruned weights. `on_optimizer_step` (once per update, after accumulation, before the scheduler)
+    The gradients are masked in place by a post-accumulate-grad hook on each masked parameter, which runs in the
+    backward pass as soon as the parameter's `.grad` is written (inside autograd's AccumulateGrad, before DDP's
+    all-reduce hooks see it) and so before Trainer's gradient clipping: pruned weights never enter the clipped
+    norm, the optimizer's moments or its weight decay, so the survivors train exactly as in a model without the
+    pruned weights. `on_optimizer_step` (once per update, after accumulation, before the scheduler)
     then puts the pruned weights back to exactly zero whatever the optimizer does. The mask is moved to the
     parameters' device once per `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU),
     and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host.
@@ -39,7 +40,8 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         self._remove_hooks()
         self._bound = bind_for_steps(self.mask, model)
         apply_bound_(self._bound)
-        self._hooks = [param.register_hook(partial(_masked_gradient, multiplier)) for param, multiplier in self._bound]
+        self._hooks = [param.register_post_accumulate_grad_hook(partial(_masked_gradient, multiplier))
+                       for param, multiplier in self._bound]
         self._started = time.monotonic()
         saved = self.restore(state)
         if state.global_step and saved is None and state.stateful_callbacks is not None:
@@ -79,8 +81,8 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         self._hooks = []
 
 
-def _masked_gradient(multiplier: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
-    return grad * multiplier
+def _masked_gradient(multiplier: torch.Tensor, param: torch.nn.Parameter) -> None:
+    param.grad.mul_(multiplier)  # in place: no allocation (a fresh 4-byte-per-weight tensor costs page faults)
 
 
 class RewindPointCallback(TrainerCallback):
