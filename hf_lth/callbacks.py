@@ -21,8 +21,9 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
     backward pass as soon as the parameter's `.grad` is written (inside autograd's AccumulateGrad, before DDP's
     all-reduce hooks see it) and so before Trainer's gradient clipping: pruned weights never enter the clipped
     norm, the optimizer's moments or its weight decay, so the survivors train exactly as in a model without the
-    pruned weights. `on_optimizer_step` (once per update, after accumulation, before the scheduler)
-    then puts the pruned weights back to exactly zero whatever the optimizer does. The mask is moved to the
+    pruned weights. Under SGD, Adam and AdamW (Trainer's defaults) a pruned weight then stays exactly zero; under
+    any other optimizer `on_optimizer_step` (once per update, after accumulation, before the scheduler) also
+    multiplies the mask into the weights, so they are zero whatever the optimizer does. The mask is moved to the
     parameters' device once per `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU),
     and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host.
     """
@@ -66,7 +67,8 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
                                            "elapsed_s": round(self.elapsed_before_resume + running, 3)}}
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
-        apply_bound_(self._bound)
+        if not _keeps_zeros(optimizer):
+            apply_bound_(self._bound)
         if optimizer is not None:
             self.last_learning_rate = optimizer.param_groups[0]["lr"]
             if self.first_learning_rate is None:
@@ -79,6 +81,17 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         for handle in self._hooks:
             handle.remove()
         self._hooks = []
+
+
+# Optimizers whose step leaves a weight that is zero, with a zero gradient and zero state, exactly zero (their weight
+# decay multiplies the weight or adds to its zero gradient). Under them the masked gradients alone keep pruned
+# weights at zero, and the multiplication after the step, which costs as much as the gradient masking, is skipped.
+_ZERO_KEEPING_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)
+
+
+def _keeps_zeros(optimizer) -> bool:
+    inner = getattr(optimizer, "optimizer", optimizer)  # accelerate's AcceleratedOptimizer wraps the torch one
+    return type(inner) in _ZERO_KEEPING_OPTIMIZERS
 
 
 def _masked_gradient(multiplier: torch.Tensor, param: torch.nn.Parameter) -> None:

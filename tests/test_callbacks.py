@@ -65,3 +65,42 @@ def test_gradient_hooks_are_removed_after_each_round(tmp_path):
     model.zero_grad()
     model(**{k: torch.tensor(v[:4]) for k, v in separable_tokens()[:4].items()}).loss.backward()
     assert torch.count_nonzero(param.grad) == param.numel(), "no mask hook may outlive its round"
+
+
+class DriftingSGD(torch.optim.SGD):
+    """An optimizer that moves every weight, gradient or not (as noise injection or decay toward a target would)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = super().step(closure)
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.add_(0.01)
+        return loss
+
+
+def test_pruned_weights_stay_zero_under_adamw_with_weight_decay(tmp_path):
+    """Under AdamW (Trainer's default) the weight multiplication after the step is skipped: the masked gradients
+    alone must keep every pruned weight exactly zero, weight decay and several steps included."""
+    model = bert_without_dropout()
+    mask = half_mask(model)
+    args = LTHArguments(output_dir=str(tmp_path / "lth"), lth_rounds=0, optim="adamw_torch", learning_rate=1e-2,
+                        weight_decay=0.1, max_steps=6, per_device_train_batch_size=16, disable_tqdm=True,
+                        report_to=[], dataloader_pin_memory=False)
+    LTHTrainer(model=model, args=args, train_dataset=separable_tokens(), mask=mask).find_tickets()
+    params = dict(model.named_parameters())
+    assert all(torch.count_nonzero(params[n][~keep]) == 0 for n, keep in mask.items())
+
+
+def test_pruned_weights_stay_zero_under_an_optimizer_that_moves_them(tmp_path):
+    """Any other optimizer gets the mask multiplied into the weights after each step."""
+    model = bert_without_dropout()
+    mask = half_mask(model)
+    args = LTHArguments(output_dir=str(tmp_path / "lth"), lth_rounds=0, max_steps=3, per_device_train_batch_size=32,
+                        disable_tqdm=True, report_to=[], dataloader_pin_memory=False)
+    LTHTrainer(model=model, args=args, train_dataset=separable_tokens(), mask=mask,
+               optimizer_cls_and_kwargs=(DriftingSGD, {"lr": 0.1})).find_tickets()
+    params = dict(model.named_parameters())
+    assert all(torch.count_nonzero(params[n][~keep]) == 0 for n, keep in mask.items())
+    unmasked = "bert.embeddings.LayerNorm.weight"  # outside the mask: the drift shows the optimizer ran
+    assert not torch.allclose(params[unmasked], bert_without_dropout().get_parameter(unmasked))
