@@ -19,13 +19,13 @@ from pathlib import Path
 from hf_lth.report import CONTROL_LABELS, load_branches, load_results
 
 
-def mean_std(values: list[float]) -> str:
+def mean_std(values: list[float], runs: int | None = None) -> str:
+    """Mean ± std in percent; `(n=k)` when only k of the `runs` seeds have a value (the others collapsed)."""
     if not values:
         return "–"
-    if len(values) == 1:
-        return f"{100 * values[0]:.2f}"
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * statistics.fmean(values):.2f} ± {100 * spread:.2f}"
+    text = f"{100 * values[0]:.2f}" if len(values) == 1 else (
+        f"{100 * statistics.fmean(values):.2f} ± {100 * statistics.stdev(values):.2f}")
+    return text + (f" (n={len(values)})" if runs is not None and len(values) < runs else "")
 
 
 def lines_of(folder: Path) -> dict[str, dict]:
@@ -76,8 +76,9 @@ def main() -> None:
             if not sparsity:
                 continue
             overall, without = (statistics.fmean(values) for values in zip(*sparsity))  # the latter varies by seed
-            cells = [name, str(index), f"{100 * overall:.1f} / {100 * without:.1f}", mean_std(tickets)]
-            cells += [mean_std(controls[k]) for k in kinds] + [mean_std(gaps[k]) for k in kinds]
+            runs = len(sparsity)
+            cells = [name, str(index), f"{100 * overall:.1f} / {100 * without:.1f}", mean_std(tickets, runs)]
+            cells += [mean_std(controls[k], runs) for k in kinds] + [mean_std(gaps[k], runs) for k in kinds]
             cells.append(", ".join(collapsed) or "none")
             print("| " + " | ".join(cells) + " |")
 
