@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Target 4: tokenising and encoding the full IMDb train split (25,000 reviews), once per experiment.
 
-The data is `../shared/data/imdb` where present, else the shipped 2,000-review sample (see `common.data_file`).
+The data is `../shared/data/imdb` where present, else (and with `--quick`) the shipped 2,000-review sample
+(see `common.data_file`).
 
 Timed side by side, interleaved, medians of `--repeats`:
 
@@ -119,7 +120,7 @@ def main(argv=None) -> list[common.Row]:
     datasets.logging.set_verbosity_error()
     repeats = args.repeats or (1 if args.quick else 3)
     rows_limit = 2000 if args.quick else None
-    imdb_train, imdb_test = common.data_file("imdb", "train"), common.data_file("imdb", "test")
+    imdb_train, imdb_test = (common.data_file("imdb", split, sample=args.quick) for split in ("train", "test"))
 
     with tempfile.TemporaryDirectory() as cache:
         load_s, data = timed(load_text_classification_data, DataArguments(

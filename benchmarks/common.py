@@ -66,13 +66,15 @@ def median(values) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def data_file(dataset: str, split: str) -> Path:
-    """`../shared/data/<dataset>/<split>.parquet` (full size) when present, else the shipped sample
-    `hf_lth/sample_data/<dataset>_<split>.parquet`, with a one-line notice on stderr."""
+def data_file(dataset: str, split: str, sample: bool = False) -> Path:
+    """The shipped sample `hf_lth/sample_data/<dataset>_<split>.parquet` when `sample` (the `--quick` sizes, so that
+    a smoke test reads nothing outside the repository); else `../shared/data/<dataset>/<split>.parquet` (full size)
+    where present, the sample (with a one-line notice on stderr) where not."""
     full = SHARED_DATA / dataset / f"{split}.parquet"
-    if full.is_file():
-        return full
-    _sample_notice(dataset)
+    if not sample:
+        if full.is_file():
+            return full
+        _sample_notice(dataset)
     return SAMPLE_DATA / f"{dataset}_{split}.parquet"
 
 

@@ -117,8 +117,8 @@ class LTHTrainer(Trainer):
         wanted = args.control_rounds
         controls = [(kind, index) for kind in args.controls for index in range(1, last + 1)
                     if wanted is None or index in wanted]
-        done = len([i for i in finished if i <= last]) + sum(
-            index in self.folder.finished_rounds(kind) for kind, index in controls)
+        finished_controls = {kind: set(self.folder.finished_rounds(kind)) for kind in args.controls}
+        done = len([i for i in finished if i <= last]) + sum(index in finished_controls[kind] for kind, index in controls)
         total = last + 1 + len(controls)
         with self._round_progress(total, done):
             start = self._resume_after(finished, total - done) if finished else 0
@@ -143,7 +143,8 @@ class LTHTrainer(Trainer):
         unknown = [kind for kind in kinds if kind not in CONTROLS]
         if unknown:
             raise LTHInputError(f"unknown control {unknown}; choose from {sorted(CONTROLS)}.")
-        todo = [(kind, index) for kind in kinds for index in selected if index not in self.folder.finished_rounds(kind)]
+        finished_controls = {kind: set(self.folder.finished_rounds(kind)) for kind in kinds}
+        todo = [(kind, index) for kind in kinds for index in selected if index not in finished_controls[kind]]
         with self._round_progress(len(todo), 0):
             for kind, index in todo:
                 self._run_control_round(kind, index)
@@ -190,8 +191,9 @@ class LTHTrainer(Trainer):
         started = time.time()
         with self._round_arguments(output_dir=str(checkpoints), **plan.overrides), self._extra_callbacks(callbacks):
             resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-            if resume is not None and _training_finished(resume):
-                train_output = self._restore_trained(resume)
+            saved = TrainerState.load_from_json(os.path.join(resume, TRAINER_STATE_FILE)) if resume else None
+            if saved is not None and saved.max_steps and saved.global_step >= saved.max_steps:
+                train_output = self._restore_trained(resume, saved)
             else:
                 train_output = self.train(resume_from_checkpoint=resume)
         missing = [step for step in capture if not self.folder.rewind_path(step).is_file()]
@@ -284,11 +286,11 @@ class LTHTrainer(Trainer):
                 save_file(state, tmp, metadata={"format": "hf_lth.rewind_point", "step": str(step)})
         self.accelerator.wait_for_everyone()
 
-    def _restore_trained(self, checkpoint: str) -> TrainOutput:
+    def _restore_trained(self, checkpoint: str, state: TrainerState) -> TrainOutput:
         """Restore a round whose training had finished (its last checkpoint is at max_steps) but whose ticket was
         not written. Trainer, resumed there, would train one step more when the round ends inside an epoch (as a
         `step:K` round does). Its `train_loss` is None: Trainer records it only at the end of `train()`."""
-        self.state = TrainerState.load_from_json(os.path.join(checkpoint, TRAINER_STATE_FILE))
+        self.state = state
         self._load_from_checkpoint(checkpoint)
         self._mask_callback.restore(self.state)
         self.mask.apply_(self.model)
@@ -405,12 +407,6 @@ class LTHTrainer(Trainer):
         finally:
             for callback in callbacks:
                 self.remove_callback(callback)
-
-
-def _training_finished(checkpoint: str) -> bool:
-    with open(os.path.join(checkpoint, TRAINER_STATE_FILE), encoding="utf-8") as handle:
-        state = json.load(handle)
-    return bool(state.get("max_steps")) and state["global_step"] >= state["max_steps"]
 
 
 def _launched_processes() -> int:

@@ -54,3 +54,17 @@ def test_benchmark_data_falls_back_to_the_shipped_samples(tmp_path, monkeypatch,
     assert all(path.is_file() for path in paths)
     notices = capsys.readouterr().err.splitlines()
     assert len(notices) == 2 and "missing" in notices[0] and "imdb sample" in notices[0], notices
+
+
+def test_quick_benchmarks_read_the_shipped_samples_even_beside_full_data(tmp_path, monkeypatch, capsys):
+    """`--quick` (what the smoke test above runs) reads the samples, so no test depends on `../shared`."""
+    spec = importlib.util.spec_from_file_location("bench_common", REPO_ROOT / "benchmarks" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "bench_common", common)
+    spec.loader.exec_module(common)
+    (tmp_path / "imdb").mkdir()
+    (tmp_path / "imdb" / "train.parquet").write_bytes(b"full-size stand-in")
+    monkeypatch.setattr(common, "SHARED_DATA", tmp_path)
+    assert common.data_file("imdb", "train") == tmp_path / "imdb" / "train.parquet"
+    assert common.data_file("imdb", "train", sample=True) == REPO_ROOT / "hf_lth" / "sample_data" / "imdb_train.parquet"
+    assert capsys.readouterr().err == ""

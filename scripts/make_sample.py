@@ -1,15 +1,17 @@
-"""Build the small Yelp-5 sample that hf_lth ships, so that 5-class runs and tests work offline.
+"""Build the small samples that hf_lth ships in `hf_lth/sample_data`, so that its default run and its tests work
+offline.
 
-Reads the Yelp-5 Parquet files (default `../shared/data/yelp5` beside the checkout: real Yelp reviews, label =
-stars - 1) and writes a seeded, stratified random sample to `hf_lth/sample_data/`, keeping the real class
-imbalance (each label's share as in the source, rounded by largest remainder):
+Reads a full data set's Parquet files (default `../shared/data/<dataset>` beside the checkout) and writes a
+seeded, stratified random sample drawn without replacement: each label keeps its share of the source (rounded by
+largest remainder), so a balanced source gives a balanced sample.
 
-- `yelp5_train.parquet`: 2,500 rows from the train file;
-- `yelp5_test.parquet`:  1,000 rows from the test file.
+- `imdb`:  `imdb_train.parquet` 2,000 rows (1,000 / 1,000), `imdb_test.parquet` 1,000 rows (500 / 500);
+- `yelp5`: `yelp5_train.parquet` 2,500 rows, `yelp5_test.parquet` 1,000 rows (real Yelp reviews, label =
+  stars - 1, with the source's class imbalance).
 
-Columns `text` (string) and `label` (int64, 0..4), rows in random order.
+Columns `text` (string) and `label` (int64), rows in random order.
 
-    python scripts/make_yelp5_sample.py [--source DIR] [--out DIR] [--seed 42]
+    python scripts/make_sample.py imdb|yelp5 [--source DIR] [--out DIR] [--seed 42]
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SIZES = {"train": 2500, "test": 1000}
+SIZES = {"imdb": {"train": 2000, "test": 1000}, "yelp5": {"train": 2500, "test": 1000}}
 
 
 def stratified_counts(class_counts: np.ndarray, rows: int) -> np.ndarray:
@@ -48,21 +50,24 @@ def stratified_sample(table: pa.Table, rows: int, rng: np.random.Generator) -> p
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", type=Path, default=REPO_ROOT.parent / "shared" / "data" / "yelp5")
+    parser.add_argument("dataset", choices=sorted(SIZES))
+    parser.add_argument("--source", type=Path, help="folder of train.parquet and test.parquet "
+                                                    "(default ../shared/data/DATASET)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "hf_lth" / "sample_data")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
+    source = args.source or REPO_ROOT.parent / "shared" / "data" / args.dataset
 
     rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    for split, rows in SIZES.items():
-        table = pq.read_table(args.source / f"{split}.parquet", columns=["text", "label"])
+    for split, rows in SIZES[args.dataset].items():
+        table = pq.read_table(source / f"{split}.parquet", columns=["text", "label"])
         sample = stratified_sample(table, rows, rng)
         sample = sample.cast(pa.schema([("text", pa.string()), ("label", pa.int64())]))
-        target = args.out / f"yelp5_{split}.parquet"
+        target = args.out / f"{args.dataset}_{split}.parquet"
         pq.write_table(sample, target, compression="zstd", compression_level=19)
-        counts = np.bincount(sample.column("label").to_numpy(), minlength=5).tolist()
-        print(f"{target}: {sample.num_rows} rows, labels 0..4 {counts}, {target.stat().st_size / 1e6:.2f} MB")
+        counts = np.bincount(sample.column("label").to_numpy()).tolist()
+        print(f"{target}: {sample.num_rows} rows, per label {counts}, {target.stat().st_size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":
