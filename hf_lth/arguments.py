@@ -17,6 +17,10 @@ from .pruning import PRUNING_STRATEGIES
 from .rewinding import Rewind, parse_rewind
 
 SelectionMetric = Literal["accuracy", "f1"]
+PruneSchedule = Literal["auto", "geometric", "linear"]
+# The per-round rate each schedule defaults to: Frankle & Carbin's 20% of the survivors; Chen et al.'s (2020) 10%
+# of the original weights.
+DEFAULT_PRUNE_RATES = {"geometric": 0.2, "linear": 0.1}
 
 
 @dataclass
@@ -45,8 +49,17 @@ class LTHArguments(TrainingArguments):
     )
 
     lth_rounds: int = field(default=5, metadata={"help": "Pruning rounds after the dense round 0."})
-    lth_prune_rate: float = field(
-        default=0.2, metadata={"help": "Fraction of the surviving prunable weights removed each round, in (0, 1)."}
+    lth_prune_rate: float | None = field(
+        default=None,
+        metadata={"help": "Fraction removed each round, in (0, 1): of the surviving prunable weights (geometric "
+                          "schedule) or of all of them (linear). None: 0.2 geometric, 0.1 linear."},
+    )
+    lth_prune_schedule: PruneSchedule = field(
+        default="auto",
+        metadata={"help": "geometric: each round removes lth_prune_rate of the survivors (Frankle & Carbin); "
+                          "linear: of the original prunable weights, so round r reaches r * rate (Chen et al., 2020); "
+                          "auto: linear for a pretrained checkpoint, geometric for a model trained from scratch.",
+                  "choices": list(get_args(PruneSchedule))},
     )
     lth_target_sparsity: float | None = field(
         default=None,
@@ -128,8 +141,14 @@ class LTHArguments(TrainingArguments):
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = not self.use_cpu and accelerator_available()
         super().__post_init__()
-        if not 0.0 < self.lth_prune_rate < 1.0:
+        if self.lth_prune_rate is not None and not 0.0 < self.lth_prune_rate < 1.0:
             raise LTHInputError(f"lth_prune_rate must be in (0, 1), got {self.lth_prune_rate}.")
+        if self.lth_prune_schedule not in get_args(PruneSchedule):
+            raise LTHInputError(
+                f"lth_prune_schedule must be auto, geometric or linear, got '{self.lth_prune_schedule}'."
+            )
+        if self.lth_prune_schedule != "auto":
+            self.resolve_prune_schedule(pretrained=False)
         if self.lth_rounds < 0:
             raise LTHInputError(f"lth_rounds must be >= 0, got {self.lth_rounds}.")
         if self.lth_target_sparsity is not None and not 0.0 < self.lth_target_sparsity < 1.0:
@@ -172,18 +191,48 @@ class LTHArguments(TrainingArguments):
         """The pruned rounds named by `lth_control_rounds`, or None for all of them."""
         return parse_control_rounds(self.lth_control_rounds)
 
+    def resolve_prune_schedule(self, pretrained: bool) -> None:
+        """Fix `lth_prune_schedule` "auto" (linear for a `pretrained` checkpoint, else geometric) and a None
+        `lth_prune_rate` (the schedule's default); check that a linear schedule ends below 100%.
+        `LTHTrainer` calls it with the model it is given."""
+        if self.lth_prune_schedule == "auto":
+            self.lth_prune_schedule = "linear" if pretrained else "geometric"
+        if self.lth_prune_rate is None:
+            self.lth_prune_rate = DEFAULT_PRUNE_RATES[self.lth_prune_schedule]
+        if self.lth_prune_schedule == "linear" and not self.lth_one_shot:
+            final = self.num_pruning_rounds * self.lth_prune_rate
+            if final >= 1.0 - 1e-9:
+                raise LTHInputError(
+                    f"a linear schedule of {self.num_pruning_rounds} rounds at lth_prune_rate {self.lth_prune_rate} "
+                    f"removes {100 * final:.0f}% of the weights; it must stay below 100% (fewer rounds or a lower rate)."
+                )
+
     @property
     def num_pruning_rounds(self) -> int:
         """Rounds after round 0: one for one-shot, else enough to reach the target sparsity, else lth_rounds."""
         if self.lth_one_shot:
             return 1
         if self.lth_target_sparsity is not None:
-            return math.ceil(math.log(1.0 - self.lth_target_sparsity) / math.log(1.0 - self.lth_prune_rate) - 1e-9)
+            schedule, rate = self._schedule()
+            if schedule == "linear":
+                return math.ceil(self.lth_target_sparsity / rate - 1e-9)
+            return math.ceil(math.log(1.0 - self.lth_target_sparsity) / math.log(1.0 - rate) - 1e-9)
         return self.lth_rounds
 
     def prune_fraction(self, round_index: int) -> float:
-        """Fraction of survivors to remove before `round_index` (>= 1)."""
-        return self.lth_target_sparsity if self.lth_one_shot else self.lth_prune_rate
+        """Fraction of the survivors to remove before `round_index` (>= 1): the rate itself on the geometric
+        schedule; on the linear one, the share of the survivors that is `rate` of the original weights."""
+        if self.lth_one_shot:
+            return self.lth_target_sparsity
+        schedule, rate = self._schedule()
+        if schedule == "linear":
+            return rate / (1.0 - rate * (round_index - 1))
+        return rate
+
+    def _schedule(self) -> tuple[str, float]:
+        """(schedule, rate), with what "auto" and None mean for a model trained from scratch until resolved."""
+        schedule = "geometric" if self.lth_prune_schedule == "auto" else self.lth_prune_schedule
+        return schedule, self.lth_prune_rate if self.lth_prune_rate is not None else DEFAULT_PRUNE_RATES[schedule]
 
 
 def accelerator_available() -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -14,9 +15,13 @@ _DATASET_IDS = {"imdb": "stanfordnlp/imdb", "yelp_review_full": "Yelp/yelp_revie
 
 
 def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, command: str | None = None,
-                plot_file: str | None = None) -> ModelCard:
-    """The card of one ticket: metadata (tags, dataset, eval results) and a body with the round table,
-    the plot, the command that produced it, and how to load the ticket and keep training it under its mask."""
+                plot_file: str | None = None, remote_code: bool = True) -> ModelCard:
+    """The card of one ticket: metadata (tags, dataset, eval results, base model) and a body with the round table,
+    the plot, the command that produced it, and how to load the ticket and keep training it under its mask.
+
+    `remote_code`: whether the ticket's config maps its classes to code shipped in the folder (TextCNN/TextRNN);
+    a transformers architecture such as BERT loads without it, and the card says so.
+    """
     dataset = str(record.get("dataset") or "unknown")
     dataset_id = _DATASET_IDS.get(dataset, dataset)
     model_name = repo_id.split("/")[-1]
@@ -35,9 +40,10 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         datasets=[dataset_id] if dataset_id != "unknown" else None,
         metrics=["accuracy", "f1"],
         model_name=model_name,
+        base_model=base_model_id(record.get("model_name_or_path")),
         eval_results=eval_results or None,
         lth={key: record.get(key) for key in ("round", "sparsity", "sparsity_without_embedding", "strategy", "rewind",
-                                              "prune_rate", "seed")},
+                                              "prune_rate", "prune_schedule", "seed")},
     )
     sparsity = 100 * record["sparsity"]
     without = record.get("sparsity_without_embedding")
@@ -47,8 +53,7 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         f"# {model_name}",
         "",
         f"A lottery ticket found with hf_lth: round {record['round']} of "
-        f"iterative magnitude pruning ({record['strategy']}, {100 * (record.get('prune_rate') or 0):.0f}% of the "
-        f"survivors per round, rewinding to `{record['rewind']}`), **{sparsity:.1f}% of its prunable weights are "
+        f"{_pruning_phrase(record)}, rewinding to `{record['rewind']}`), **{sparsity:.1f}% of its prunable weights are "
         f"zero**{embedding_note}. The ticket was chosen on the validation split.",
         "",
         "| split | accuracy | macro-F1 |",
@@ -63,17 +68,21 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         lines += [f"![accuracy versus sparsity]({plot_file})", ""]
     if command:
         lines += ["## Reproduce", "", "```bash", command, "```", ""]
+    remote = ", trust_remote_code=True" if remote_code else ""
     lines += [
         "## Use",
         "",
         "```python",
         "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
-        f'model = AutoModelForSequenceClassification.from_pretrained("{repo_id}", trust_remote_code=True)',
-        f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}", trust_remote_code=True)',
+        f'model = AutoModelForSequenceClassification.from_pretrained("{repo_id}"{remote})',
+        f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}"{remote})',
         "```",
         "",
-        "`trust_remote_code=True` is needed only for the TextCNN/TextRNN models where hf_lth is not installed; "
-        "`config.lth` holds the ticket's record (round, per-layer sparsity, metrics).",
+        ("`trust_remote_code=True` runs the model code shipped in this folder (TextCNN/TextRNN), needed only where "
+         "hf_lth is not installed; " if remote_code else
+         "The ticket is a plain transformers model: it loads without hf_lth and "
+         "without remote code (`pipeline(\"text-classification\", model=...)` works too); pruned weights are stored "
+         "as zeros; ") + "`config.lth` holds the ticket's record (round, per-layer sparsity, metrics).",
         "",
         "Keep training the same sparse network (on this dataset or another) with hf_lth:",
         "",
@@ -83,3 +92,25 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         "",
     ]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))
+
+
+def _pruning_phrase(record: dict[str, Any]) -> str:
+    rate = 100 * (record.get("prune_rate") or 0)
+    schedule = record.get("prune_schedule", "geometric")
+    if schedule == "one_shot":
+        return f"one-shot magnitude pruning ({record['strategy']} to {rate:.0f}%"
+    share = "of the original weights" if schedule == "linear" else "of the survivors"
+    return f"iterative magnitude pruning ({record['strategy']}, {rate:.0f}% {share} per round"
+
+
+def base_model_id(name_or_path: str | None) -> str | None:
+    """The Hub id of the checkpoint a ticket was pruned from: a pretrained preset's, a Hub id as given; None for a
+    preset trained from scratch or a local folder."""
+    from .model_loading import MODEL_PRESETS
+    from .pretrained import PRETRAINED_PRESETS
+
+    if not name_or_path or name_or_path in MODEL_PRESETS or Path(name_or_path).exists():
+        return None
+    if name_or_path in PRETRAINED_PRESETS:
+        return PRETRAINED_PRESETS[name_or_path].hub_id
+    return name_or_path if name_or_path.count("/") <= 1 and not name_or_path.startswith((".", "/", "~")) else None

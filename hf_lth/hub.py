@@ -57,7 +57,9 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
         shutil.copy2(folder.results_path, tmp / folder.results_path.name)
         plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
         where = repo_id or str(Path(staging_dir).resolve())
-        ticket_card(record, results, where, command=command, plot_file=PLOT_FILE).save(tmp / "README.md")
+        remote_code = "auto_map" in json.loads((tmp / "config.json").read_text(encoding="utf-8"))
+        ticket_card(record, results, where, command=command, plot_file=PLOT_FILE,
+                    remote_code=remote_code).save(tmp / "README.md")
     return Path(staging_dir)
 
 

