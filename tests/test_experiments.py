@@ -9,7 +9,7 @@ import pytest
 
 from helpers.cli import REPO_ROOT, TINY, cli_env
 
-from hf_lth.data import SHIPPED_SAMPLES
+from hf_lth.data import DATASET_PRESETS, SHIPPED_SAMPLES
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 import run_lth  # noqa: E402
@@ -29,8 +29,8 @@ def test_experiment_file_parses(path):
     assert model_args.model_name_or_path
     if data_args.dataset_name is None:  # the full data sets beside the checkout
         assert Path(data_args.train_file).name == "train.parquet" and Path(data_args.test_file).name == "test.parquet"
-    else:
-        assert data_args.dataset_name in SHIPPED_SAMPLES
+    else:  # a shipped sample, or (GPU variants) a data set from the Hub
+        assert data_args.dataset_name in (DATASET_PRESETS if path.stem.endswith("_gpu") else SHIPPED_SAMPLES)
     assert lth_args.output_dir.startswith("runs/")
     if lth_args.load_best_model_at_end:  # the epoch kept within a round is chosen as the ticket is, on validation
         assert lth_args.metric_for_best_model == lth_args.lth_selection_metric

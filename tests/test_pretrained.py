@@ -176,3 +176,13 @@ def test_linear_schedule_must_end_below_all_weights():
     args = LTHArguments(output_dir="unused", lth_prune_schedule="linear", lth_target_sparsity=0.8)
     assert (args.lth_prune_rate, args.num_pruning_rounds) == (0.1, 8)
     assert [round(args.prune_fraction(r), 6) for r in (1, 2, 8)] == [0.1, 0.111111, 0.333333]
+
+
+def test_embeddings_pooler_and_head_are_selectable(model_args):
+    model = load_model(model_args, load_tokenizer(model_args, train_texts=[]), num_labels=2)
+    encoder = r"encoder.*(query|key|value|dense)\.weight$"
+    assert resolve_prune_scope(model, encoder) == ENCODER_LINEAR
+    with_pooler = resolve_prune_scope(model, encoder + r",pooler\.dense\.weight$")  # Chen et al.'s own set
+    assert with_pooler == ENCODER_LINEAR + ["bert.pooler.dense.weight"]
+    everything = resolve_prune_scope(model, encoder + r",word_embeddings,classifier\.weight$")
+    assert everything == ["bert.embeddings.word_embeddings.weight", *ENCODER_LINEAR, "classifier.weight"]
