@@ -39,7 +39,7 @@ setup(
         # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
         "tpu": ["torch-xla"],
     },
-    entry_points={"console_scripts": ["hf-lth-report=hf_lth.report:main"]},
+    entry_points={"console_scripts": ["hf-lth-report=hf_lth.report:main", "hf-lth-analyze=hf_lth.analysis.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -26,6 +26,7 @@ from pathlib import Path
 from hf_lth.experiment import ExperimentFolder
 from hf_lth.masks import MASK_FILE, TicketMask
 from hf_lth.report import CONTROL_LABELS, load_branches, load_results
+from summarize_branches import mean_std  # experiments/, the script's folder
 
 MATRICES = {  # BERT parameter name part -> short name, in the order of the layer's computation
     "attention.self.query": "Q", "attention.self.key": "K", "attention.self.value": "V",
@@ -33,14 +34,6 @@ MATRICES = {  # BERT parameter name part -> short name, in the order of the laye
 }
 ATTENTION = ("Q", "K", "V", "O")
 _LAYER = re.compile(r"layer\.(\d+)\.(.+)\.weight$")
-
-
-def mean_std(values: list[float], runs: int | None = None) -> str:
-    if not values:
-        return "–"
-    text = f"{100 * values[0]:.2f}" if len(values) == 1 else (
-        f"{100 * statistics.fmean(values):.2f} ± {100 * statistics.stdev(values):.2f}")
-    return text + (f" (n={len(values)})" if runs is not None and len(values) < runs else "")
 
 
 def by_round(results: dict) -> dict[int, dict]:

@@ -1,0 +1,99 @@
+"""`hf-lth-analyze`: analyses of finished experiment folders, written as JSON and PNG.
+
+    hf-lth-analyze masks runs/imdb_sample_cnn_seed42 runs/imdb_sample_cnn_seed43 runs/imdb_sample_cnn_seed44 \
+        --round 10 --lines main,step20,lr --out results/imdb_sample_cnn_masks
+
+`masks` compares round R's masks between seeds (per line) and between lines (per seed) as IoU beside random masks
+of the same per-tensor sparsities, draws the rounds × tensors sparsity map of the first folder's main line, and,
+where the embedding is pruned, which vocabulary rows survive by word frequency. Nothing is trained; rerunning
+rewrites the outputs (each written atomically).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import LTHInputError
+from ..experiment import ExperimentFolder
+from ..io import write_json_atomic
+from ..masks import MASK_FILE, TicketMask
+from ..report import load_results
+from .masks import overlap_between_lines, overlap_between_seeds
+from .plots import plot_overlap, plot_sparsity_heatmap, plot_vocabulary
+from .vocabulary import embedding_row_survival
+
+
+def analyze_masks(folders: list[Path], index: int, lines: list[str | None], out: Path) -> dict:
+    """Run the mask analyses of round `index` and write `out/masks.json` and its figures; return the JSON."""
+    for folder in folders:
+        if not (folder / "lth_results.json").is_file():
+            raise LTHInputError(f"{folder} holds no lth_results.json: is it the output_dir of a finished experiment?")
+        missing = [line for line in lines if index not in ExperimentFolder(folder, line).finished_rounds()]
+        if missing:
+            names = ", ".join(line or "main" for line in missing)
+            raise LTHInputError(f"{folder}: round {index} is not finished on line(s) {names}.")
+    main = load_results(folders[0])
+    result = {
+        "round": index,
+        "folders": [str(f) for f in folders],
+        "between_seeds": overlap_between_seeds(folders, lines, index),
+        "between_lines": overlap_between_lines(folders, lines, index),
+        "sparsity_by_round": {r["round"]: r["layer_sparsity"] for r in main["rounds"] if r["round"] > 0},
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    name = folders[0].name
+    plot_sparsity_heatmap(main["rounds"], out / "sparsity_rounds_tensors.png", f"{name}: sparsity per tensor")
+    overlaps = {f"seeds: {k}": v for k, v in result["between_seeds"].items()}
+    overlaps.update({f"lines: {k}": v for k, v in result["between_lines"].items()})
+    if overlaps:
+        plot_overlap(overlaps, out / "overlap.png", f"mask IoU at round {index} ({len(folders)} seed(s))")
+    survival = _vocabulary(folders[0], index)
+    if survival is not None:
+        result["vocabulary"] = survival
+        plot_vocabulary(survival, out / "vocabulary.png", f"{name}, round {index}: embedding rows kept")
+    write_json_atomic(out / "masks.json", result)
+    return result
+
+
+def _vocabulary(folder: Path, index: int) -> dict | None:
+    """Embedding-row survival of the main line's round `index`, if it prunes a word embedding."""
+    from tokenizers import Tokenizer
+
+    round_dir = ExperimentFolder(folder).round_dir(index)
+    mask = TicketMask.load(round_dir / MASK_FILE)
+    record = load_results(folder)["rounds"][index]
+    embeddings = [n for n in record.get("embedding_parameters", []) if n in set(mask) and "position" not in n]
+    if not embeddings:
+        return None
+    tokenizer = Tokenizer.from_file(str(round_dir / "tokenizer.json"))
+    tokens = [tokenizer.id_to_token(i) or "" for i in range(tokenizer.get_vocab_size())]
+    return embedding_row_survival(mask, embeddings[0], tokens)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hf-lth-analyze", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    masks = commands.add_parser("masks", help="mask overlap, sparsity per tensor and round, vocabulary survival")
+    masks.add_argument("folders", nargs="+", type=Path, help="experiment folders (one per seed)")
+    masks.add_argument("--round", type=int, required=True, help="the pruned round to compare")
+    masks.add_argument("--lines", default="main", help="comma-separated lines: main and branch names")
+    masks.add_argument("--out", type=Path, required=True, help="folder for masks.json and the figures")
+    args = parser.parse_args(argv)
+    lines = [None if line.strip() == "main" else line.strip() for line in args.lines.split(",") if line.strip()]
+    try:
+        result = analyze_masks(args.folders, args.round, lines, args.out)
+    except LTHInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for kind in ("between_seeds", "between_lines"):
+        for label, v in result[kind].items():
+            print(f"{kind.replace('_', ' ')} {label}: IoU {100 * v['iou']:.1f}% ± {100 * v['iou_std']:.1f} "
+                  f"(random {100 * v['random_iou']:.1f}%, {v['pairs']} pair(s))")
+    print(f"written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

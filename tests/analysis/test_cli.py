@@ -1,0 +1,53 @@
+"""`hf-lth-analyze masks` on tiny finished experiments: JSON and figures, and clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers.cli import REPO_ROOT, TINY, cli_env
+
+from hf_lth.analysis.cli import main
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two seeds of a tiny TextCNN, 2 rounds each, with a `late` branch rewinding to step 2."""
+    root = tmp_path_factory.mktemp("analysis")
+    folders = []
+    for seed in (1, 2):
+        out = root / f"seed{seed}"
+        base = [sys.executable, str(REPO_ROOT / "examples" / "run_lth.py"), *TINY, "--lth_rounds", "2",
+                "--seed", str(seed), "--output_dir", str(out), "--lth_rewind_steps", "2"]
+        for extra in ([], ["--lth_branch", "late", "--lth_rewind", "step:2"]):
+            done = subprocess.run(base + extra, capture_output=True, text=True, env=cli_env(), timeout=300)
+            assert done.returncode == 0, done.stderr[-2000:]
+        folders.append(out)
+    return folders
+
+
+def test_masks_writes_overlaps_heatmap_and_vocabulary(runs, tmp_path, capsys):
+    assert main(["masks", *map(str, runs), "--round", "2", "--lines", "main,late", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "masks.json").read_text())
+    assert set(result["between_seeds"]) == {"main", "late"} and result["between_seeds"]["main"]["pairs"] == 1
+    assert list(result["between_lines"]) == ["main vs late"] and result["between_lines"]["main vs late"]["pairs"] == 2
+    for value in (*result["between_seeds"].values(), *result["between_lines"].values()):
+        assert 0.0 < value["random_iou"] < 1.0 and 0.0 < value["iou"] <= 1.0
+    assert sorted(result["sparsity_by_round"]) == ["1", "2"]
+    vocabulary = result["vocabulary"]
+    assert vocabulary["tensor"] == "embedding.weight" and len(vocabulary["bands"]) == 10
+    for name in ("overlap.png", "sparsity_rounds_tensors.png", "vocabulary.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert "between lines main vs late: IoU" in capsys.readouterr().out
+
+
+def test_unfinished_round_is_an_error_naming_folder_and_line(runs, tmp_path, capsys):
+    assert main(["masks", str(runs[0]), "--round", "3", "--lines", "main", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {runs[0]}: round 3 is not finished on line(s) main."
+    assert not any(tmp_path.iterdir())
+
+
+def test_folder_without_results_is_an_error(tmp_path, capsys):
+    assert main(["masks", str(tmp_path), "--round", "1", "--out", str(tmp_path / "out")]) == 2
+    assert "holds no lth_results.json" in capsys.readouterr().err
