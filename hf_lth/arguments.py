@@ -18,6 +18,7 @@ from .rewinding import Rewind, parse_rewind
 
 SelectionMetric = Literal["accuracy", "f1"]
 PruneSchedule = Literal["auto", "geometric", "linear"]
+LineMethod = Literal["imp", "gmp", "early_bird"]
 # The per-round rate each schedule defaults to: Frankle & Carbin's 20% of the survivors; Chen et al.'s (2020) 10%
 # of the original weights.
 DEFAULT_PRUNE_RATES = {"geometric": 0.2, "linear": 0.1}
@@ -67,6 +68,31 @@ class LTHArguments(TrainingArguments):
     )
     lth_one_shot: bool = field(
         default=False, metadata={"help": "Prune straight to lth_target_sparsity in one round (for comparison)."}
+    )
+    lth_method: LineMethod = field(
+        default="imp",
+        metadata={"help": "imp: prune between rounds (iterative, or --lth_one_shot); gmp: one round from the rewind "
+                          "point that prunes while it trains, up to lth_target_sparsity on Zhu & Gupta's cubic "
+                          "schedule; early_bird: a dense phase from the rewind point, stopped when the magnitude mask "
+                          "at lth_target_sparsity stops changing (You et al., 2020), then one round under that mask.",
+                  "choices": list(get_args(LineMethod))},
+    )
+    lth_gmp_start_step: int = field(default=0, metadata={"help": "With gmp: the step of the first pruning."})
+    lth_gmp_end_step: int | None = field(
+        default=None,
+        metadata={"help": "With gmp: the step at which the target sparsity is reached (None: 3/4 of the round)."},
+    )
+    lth_gmp_frequency: int = field(default=10, metadata={"help": "With gmp: optimizer steps between prunings."})
+    lth_eb_interval: int = field(
+        default=10, metadata={"help": "With early_bird: optimizer steps between two masks of the dense phase."}
+    )
+    lth_eb_epsilon: float = field(
+        default=0.1,
+        metadata={"help": "With early_bird: stop when the masks of the last lth_eb_window checks differ, pairwise, in "
+                          "less than this fraction of the prunable weights (You et al.: 0.1)."},
+    )
+    lth_eb_window: int = field(
+        default=5, metadata={"help": "With early_bird: how many recent masks must agree (You et al.: 5; 2: consecutive)."}
     )
     lth_strategy: str = field(
         # the registry's live keys, so that a strategy registered later is a choice too
@@ -153,6 +179,23 @@ class LTHArguments(TrainingArguments):
             raise LTHInputError(f"lth_rounds must be >= 0, got {self.lth_rounds}.")
         if self.lth_target_sparsity is not None and not 0.0 < self.lth_target_sparsity < 1.0:
             raise LTHInputError(f"lth_target_sparsity must be in (0, 1), got {self.lth_target_sparsity}.")
+        if self.lth_method not in get_args(LineMethod):
+            raise LTHInputError(f"lth_method must be imp, gmp or early_bird, got '{self.lth_method}'.")
+        if self.lth_method != "imp":
+            if self.lth_target_sparsity is None:
+                raise LTHInputError(f"lth_method {self.lth_method} needs lth_target_sparsity (the sparsity it reaches).")
+            if self.lth_one_shot:
+                raise LTHInputError(f"lth_one_shot is a kind of imp; it does not combine with lth_method {self.lth_method}.")
+        for name in ("lth_gmp_frequency", "lth_eb_interval"):
+            if getattr(self, name) < 1:
+                raise LTHInputError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.lth_gmp_start_step < 0 or (self.lth_gmp_end_step is not None
+                                           and self.lth_gmp_end_step <= self.lth_gmp_start_step):
+            raise LTHInputError(f"lth_gmp_end_step ({self.lth_gmp_end_step}) must come after lth_gmp_start_step "
+                                f"({self.lth_gmp_start_step}) >= 0.")
+        if not 0.0 < self.lth_eb_epsilon < 1.0 or self.lth_eb_window < 2:
+            raise LTHInputError(f"lth_eb_epsilon must be in (0, 1) and lth_eb_window at least 2, got "
+                                f"{self.lth_eb_epsilon} and {self.lth_eb_window}.")
         if self.lth_one_shot and self.lth_target_sparsity is None:
             raise LTHInputError("lth_one_shot needs lth_target_sparsity (the sparsity of the single pruned round).")
         if self.lth_strategy not in PRUNING_STRATEGIES:
@@ -209,8 +252,9 @@ class LTHArguments(TrainingArguments):
 
     @property
     def num_pruning_rounds(self) -> int:
-        """Rounds after round 0: one for one-shot, else enough to reach the target sparsity, else lth_rounds."""
-        if self.lth_one_shot:
+        """Rounds after round 0: one for one-shot, gmp and early_bird, else enough to reach the target sparsity, else
+        lth_rounds."""
+        if self.lth_one_shot or self.lth_method != "imp":
             return 1
         if self.lth_target_sparsity is not None:
             schedule, rate = self._schedule()

@@ -36,13 +36,11 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         self.last_learning_rate: float | None = None
         self.elapsed_before_resume = 0.0  # seconds the round had run before the checkpoint it resumed from
         self._started: float | None = None
+        self._changed_in_round = False  # the mask changed during training (gradual pruning)
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
-        self._remove_hooks()
-        self._bound = bind_for_steps(self.mask, model)
-        apply_bound_(self._bound)
-        self._hooks = [param.register_post_accumulate_grad_hook(partial(_masked_gradient, multiplier))
-                       for param, multiplier in self._bound]
+        self._changed_in_round = False
+        self._bind(model)
         self._started = time.monotonic()
         saved = self.restore(state)
         if state.global_step and saved is None and state.stateful_callbacks is not None:
@@ -66,8 +64,23 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
                                            "first_learning_rate": self.first_learning_rate,
                                            "elapsed_s": round(self.elapsed_before_resume + running, 3)}}
 
+    def change_mask(self, mask: TicketMask, model: torch.nn.Module) -> None:
+        """Switch to `mask` in the middle of training (gradual pruning): zero the newly pruned weights, mask their
+        gradients from now on, and multiply the mask in after every step for the rest of the round (the optimizer
+        still holds moments for the newly pruned weights, which would move them off zero)."""
+        self.mask = mask
+        self._changed_in_round = True
+        self._bind(model)
+
+    def _bind(self, model: torch.nn.Module) -> None:
+        self._remove_hooks()
+        self._bound = bind_for_steps(self.mask, model)
+        apply_bound_(self._bound)
+        self._hooks = [param.register_post_accumulate_grad_hook(partial(_masked_gradient, multiplier))
+                       for param, multiplier in self._bound]
+
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
-        if not _keeps_zeros(optimizer):
+        if self._changed_in_round or not _keeps_zeros(optimizer):
             apply_bound_(self._bound)
         if optimizer is not None:
             self.last_learning_rate = optimizer.param_groups[0]["lr"]

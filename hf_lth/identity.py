@@ -40,6 +40,8 @@ _MAY_CHANGE_PATTERNS = re.compile(r"^(hub_|push_to_hub)|_token$")
 LINE_SETTINGS = frozenset({
     "lth_strategy", "lth_prune_rate", "lth_prune_schedule", "lth_one_shot", "lth_target_sparsity", "lth_rewind",
     "lth_prune_scope", "lth_finetune_lr_fraction", "lth_selection_metric", "lth_collapse_threshold", "prunable",
+    "lth_method", "lth_gmp_start_step", "lth_gmp_end_step", "lth_gmp_frequency", "lth_eb_interval", "lth_eb_epsilon",
+    "lth_eb_window",
 })
 
 # Configuration fields that say nothing about the computation, or that transformers fills in during training or
@@ -51,8 +53,14 @@ _CONFIG_IGNORED = {"lth", "transformers_version", "_name_or_path", "_commit_hash
 def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every result-changing setting, flat and JSON-normalised (what `lth_experiment.json` records)."""
     settings = {k: v for k, v in canonical_settings(args.to_dict()).items() if not _may_change(k)}
-    if not args.lth_one_shot:
+    if not args.lth_one_shot and args.lth_method == "imp":
         settings.pop("lth_target_sparsity", None)  # it only sets the number of rounds, which may grow
+    method = settings.get("lth_method", "imp")
+    for name in [k for k in settings if k.startswith(("lth_gmp_", "lth_eb_"))]:
+        if not name.startswith({"gmp": "lth_gmp_", "early_bird": "lth_eb_"}.get(method, "-")):
+            settings.pop(name)  # the settings of the other methods change nothing here
+    if method == "imp":
+        settings.pop("lth_method", None)  # as before there was a choice: older folders match
     if settings.get("lth_prune_schedule") == "geometric":
         settings.pop("lth_prune_schedule")  # the only schedule before there was a choice: older folders match
     settings["world_size"] = args.world_size

@@ -22,7 +22,10 @@ from .controls import CONTROLS
 from .errors import LTHInputError
 from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
-from .io import atomic_path
+from .early_bird import EarlyBirdCallback
+from .early_bird import describe as describe_early_bird
+from .gradual import GradualPruningCallback
+from .io import atomic_path, remove_path
 from .masks import MASK_FILE, TicketMask
 from .pretrained import is_pretrained
 from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
@@ -101,6 +104,7 @@ class LTHTrainer(Trainer):
         self.lth_control: str | None = None
         self._sparsity = self.mask.sparsity()
         self._plan = RoundPlan()
+        self._method_record: dict[str, Any] = {}
         self._identity: dict[str, Any] | None = None
         self._mask_callback = TicketMaskCallback(self.mask)
         self.add_callback(self._mask_callback)
@@ -168,11 +172,59 @@ class LTHTrainer(Trainer):
             self._train_round(0, RoundPlan(), capture=args.rewind_steps)
             return
         plan = self.rewind.plan(self.folder.record(0), args)
-        new_mask = prune(args.lth_strategy, self._prunable_weights(), self.mask, args.prune_fraction(index),
-                         seed=args.seed + index)
+        callbacks, self._method_record = [], {"method": args.lth_method}
+        if args.lth_method == "early_bird":
+            new_mask, search = self._early_bird_search(plan)
+            self._method_record.update(search)
+        elif args.lth_method == "gmp":
+            new_mask = self.mask  # pruned while the round trains
+            start, end = self._gmp_span(plan)
+            callbacks = [GradualPruningCallback(args.lth_strategy, args.lth_target_sparsity, start, end,
+                                                args.lth_gmp_frequency, args.seed + index, lambda: self.mask,
+                                                self._change_mask_in_training)]
+            self._method_record.update(gmp_steps=callbacks[0].steps)
+        else:
+            new_mask = prune(args.lth_strategy, self._prunable_weights(), self.mask, args.prune_fraction(index),
+                             seed=args.seed + index)
         load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
         self._set_mask(new_mask)
-        self._train_round(index, plan)
+        self._train_round(index, plan, extra_callbacks=callbacks)
+
+    def _gmp_span(self, plan: RoundPlan) -> tuple[int, int]:
+        """The first and last pruning steps of a gradual-pruning round (the last: 3/4 of it by default)."""
+        args = self.args
+        with self._round_arguments(**plan.overrides):
+            *_, max_steps = self.set_initial_training_values(args, self.get_train_dataloader())
+        end = args.lth_gmp_end_step if args.lth_gmp_end_step is not None else max(args.lth_gmp_start_step + 1,
+                                                                                   (3 * max_steps) // 4)
+        if end > max_steps:
+            raise LTHInputError(f"lth_gmp_end_step {end} is beyond the round, which takes {max_steps} steps.")
+        return args.lth_gmp_start_step, end
+
+    def _early_bird_search(self, plan: RoundPlan) -> tuple[TicketMask, dict[str, Any]]:
+        """Replay round 0's dense training from the line's rewind point (same seed, same schedule) until the mask
+        at the target sparsity stops changing (`hf_lth.early_bird`); return that mask and the search's record.
+        An interrupted search starts again (it keeps no checkpoint)."""
+        args = self.args
+        load_state_in_place(self.model, self.rewind.start_state(self.folder, 1), "the start of the early-bird search")
+        self._set_mask(self.initial_mask)
+        watcher = EarlyBirdCallback(args.lth_strategy, args.lth_target_sparsity, args.lth_eb_interval,
+                                    args.lth_eb_epsilon, args.lth_eb_window, self.initial_mask, seed=args.seed + 1)
+        self.lth_round, self.lth_control, self._plan = 1, None, plan
+        self.optimizer, self.lr_scheduler = None, None
+        set_seed(args.seed)  # round 0's seed: the search follows round 0's data order
+        search_dir = self.folder.base / "early_bird_search"
+        with self._round_arguments(output_dir=str(search_dir), save_strategy="no", **plan.overrides), \
+                self._extra_callbacks([watcher]):
+            self.train()
+        remove_path(search_dir)
+        return watcher.mask, describe_early_bird(watcher, self.state.global_step)
+
+    def _change_mask_in_training(self, mask: TicketMask, model: torch.nn.Module) -> None:
+        """Gradual pruning's mask update during a round (the record's sparsity follows it)."""
+        self.mask = mask
+        self._sparsity = mask.sparsity()
+        self._mask_callback.change_mask(mask, model)
 
     def _run_control_round(self, kind: str, index: int) -> None:
         control = CONTROLS[kind]()
@@ -180,9 +232,11 @@ class LTHTrainer(Trainer):
         ticket_mask.check_fits(self.model, f"the mask of {self.folder.round_dir(index)}")
         seed = self.args.seed + control.seed_offset + index
         self._set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, seed))
+        self._method_record = {"method": "imp"}  # a control trains a fixed mask, whatever found the ticket
         self._train_round(index, self.rewind.plan(self.folder.record(0), self.args), control=control)
 
-    def _train_round(self, index: int, plan: RoundPlan, control=None, capture: list[int] = ()) -> None:
+    def _train_round(self, index: int, plan: RoundPlan, control=None, capture: list[int] = (),
+                     extra_callbacks: list | None = None) -> None:
         """Train one round under the current mask, evaluate it and write its ticket folder."""
         args = self.args
         kind = control.name if control is not None else None
@@ -195,6 +249,7 @@ class LTHTrainer(Trainer):
         self.optimizer, self.lr_scheduler = None, None
         checkpoints = self.folder.checkpoint_dir(index, kind)
         callbacks = [RewindPointCallback(capture, self._save_rewind_point)] if capture else []
+        callbacks += extra_callbacks or []
         started = time.time()
         with self._round_arguments(output_dir=str(checkpoints), **plan.overrides), self._extra_callbacks(callbacks):
             resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
@@ -239,6 +294,7 @@ class LTHTrainer(Trainer):
             "strategy": args.lth_strategy,
             "prune_rate": args.lth_prune_rate if not args.lth_one_shot else args.lth_target_sparsity,
             "prune_schedule": "one_shot" if args.lth_one_shot else args.lth_prune_schedule,
+            **(self._method_record if index else {"method": None}),
             "rewind": str(self.rewind),
             "prune_scope": args.lth_prune_scope,
             "seed": args.seed,
@@ -301,6 +357,10 @@ class LTHTrainer(Trainer):
         self.state = state
         self._load_from_checkpoint(checkpoint)
         self._mask_callback.restore(self.state)
+        saved_mask = os.path.join(checkpoint, MASK_FILE)  # a gradual-pruning round's mask, as it had reached
+        if self.lth_control is None and self.args.lth_method == "gmp" and os.path.isfile(saved_mask):
+            self._set_mask(TicketMask.load(saved_mask))
+            self._sparsity = self.mask.sparsity()
         self.mask.apply_(self.model)
         return TrainOutput(self.state.global_step, None, {})
 

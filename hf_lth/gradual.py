@@ -1,0 +1,71 @@
+"""Gradual magnitude pruning (GMP; Zhu & Gupta, 2017): one round that prunes while it trains.
+
+From step t₀ to t_end, every Δt steps, the weights are pruned by magnitude (`lth_strategy`) up to
+s_t = s_f + (s_i − s_f)(1 − (t − t₀) / (t_end − t₀))³ (s_i = the round's starting sparsity, s_f =
+`lth_target_sparsity`): fast at first, slowly near the end, then the last steps train the final mask. Pruned
+weights never return. The round reaches s_f exactly at t_end (counts are rounded to whole weights once).
+
+A resumed round reads its mask from the checkpoint (`lth_mask.safetensors` beside Trainer's files), where
+`on_save` wrote it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import torch
+from transformers import TrainerCallback
+
+from .masks import MASK_FILE, TicketMask
+from .pruning import prune
+
+
+def pruning_steps(start: int, end: int, frequency: int) -> list[int]:
+    """t₀, t₀ + Δt, ... up to and including t_end (the last interval may be shorter)."""
+    steps = list(range(start, end, frequency))
+    return steps + [end] if not steps or steps[-1] != end else steps
+
+
+def cubic_sparsity(step: int, start: int, end: int, final: float, initial: float = 0.0) -> float:
+    """Zhu & Gupta's target sparsity at pruning step `step` (clamped to [t₀, t_end])."""
+    progress = min(max((step - start) / (end - start), 0.0), 1.0)
+    return final + (initial - final) * (1.0 - progress) ** 3
+
+
+class GradualPruningCallback(TrainerCallback):
+    """Prunes at each step of `pruning_steps` to the cubic schedule's sparsity; `get_mask` / `set_mask` read and
+    change the trainer's mask (which keeps the gradients and weights masked)."""
+
+    def __init__(self, strategy: str, final: float, start: int, end: int, frequency: int, seed: int,
+                 get_mask: Callable[[], TicketMask], set_mask: Callable[[TicketMask, torch.nn.Module], None]):
+        self.strategy, self.final, self.start, self.end, self.seed = strategy, final, start, end, seed
+        self.steps = pruning_steps(start, end, frequency)
+        self.get_mask, self.set_mask = get_mask, set_mask
+        self.initial = get_mask().sparsity()
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step:  # resumed: the mask the round had reached is in the checkpoint
+            saved = os.path.join(args.output_dir, f"checkpoint-{state.global_step}", MASK_FILE)
+            if os.path.isfile(saved):
+                self.set_mask(TicketMask.load(saved), model)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step not in self.steps:
+            return
+        mask = self.get_mask()
+        total = mask.num_prunable()
+        keep = round((1.0 - cubic_sparsity(state.global_step, self.start, self.end, self.final, self.initial)) * total)
+        kept = mask.num_kept()
+        if keep >= kept:
+            return
+        params = dict(model.named_parameters())
+        weights = {name: params[name].detach() for name in mask}
+        self.set_mask(prune(self.strategy, weights, mask, (kept - keep) / kept, seed=self.seed + state.global_step),
+                      model)
+
+    def on_save(self, args, state, control, **kwargs):
+        if args.should_save:
+            folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            if os.path.isdir(folder):
+                self.get_mask().save(os.path.join(folder, MASK_FILE))
