@@ -71,6 +71,11 @@ def pretrained_preset_path(name: str, cache_dir: str | os.PathLike | None = None
 
 
 def is_pretrained(model) -> bool:
-    """True for a model loaded with `from_pretrained` (its config records where from), False for one built from a
-    config (`from_config`, the presets trained from scratch)."""
-    return bool(getattr(getattr(model, "config", None), "_name_or_path", ""))
+    """True for a pretrained transformer loaded with `from_pretrained` (its config records where from); False for a
+    model built from a config (the presets trained from scratch) and for hf_lth's own TextCNN/TextRNN, even
+    reloaded from a folder: they were trained from scratch, and keep that protocol."""
+    config = getattr(model, "config", None)
+    return bool(getattr(config, "_name_or_path", "")) and getattr(config, "model_type", None) not in _SCRATCH_TYPES
+
+
+_SCRATCH_TYPES = ("text_cnn", "text_rnn")

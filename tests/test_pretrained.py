@@ -186,3 +186,18 @@ def test_embeddings_pooler_and_head_are_selectable(model_args):
     assert with_pooler == ENCODER_LINEAR + ["bert.pooler.dense.weight"]
     everything = resolve_prune_scope(model, encoder + r",word_embeddings,classifier\.weight$")
     assert everything == ["bert.embeddings.word_embeddings.weight", *ENCODER_LINEAR, "classifier.weight"]
+
+
+def test_only_pretrained_transformers_count_as_pretrained(tmp_path):
+    from helpers.tiny import tiny_bert
+
+    from hf_lth.models import TextCNNConfig, TextCNNForSequenceClassification
+
+    assert not is_pretrained(tiny_bert())  # built from a config
+    tiny_bert().save_pretrained(tmp_path / "bert")
+    from transformers import AutoModelForSequenceClassification
+
+    assert is_pretrained(AutoModelForSequenceClassification.from_pretrained(tmp_path / "bert"))
+    TextCNNForSequenceClassification(TextCNNConfig(vocab_size=20, embedding_dim=4, num_filters=2)).save_pretrained(
+        tmp_path / "cnn")
+    assert not is_pretrained(AutoModelForSequenceClassification.from_pretrained(tmp_path / "cnn"))

@@ -2,11 +2,17 @@
 
     hf-lth-analyze masks runs/imdb_sample_cnn_seed42 runs/imdb_sample_cnn_seed43 runs/imdb_sample_cnn_seed44 \
         --round 10 --lines main,step20,lr --out results/imdb_sample_cnn_masks
+    hf-lth-analyze instability runs/imdb_sample_cnn_seed42 --steps 0,5,20 --rounds 0,10 \
+        --out results/imdb_sample_cnn_instability
 
 `masks` compares round R's masks between seeds (per line) and between lines (per seed) as IoU beside random masks
 of the same per-tensor sparsities, draws the rounds × tensors sparsity map of the first folder's main line, and,
 where the embedding is pruned, which vocabulary rows survive by word frequency. Nothing is trained; rerunning
 rewrites the outputs (each written atomically).
+
+`instability` trains, for each rewind step K and each round (0: dense; r: under round r's mask), two copies from
+step K with different data orders, and measures the validation error along the line between them (Frankle et al.,
+2020; see `hf_lth.analysis.instability`). It resumes: pairs already in `instability.json` are skipped.
 """
 
 from __future__ import annotations
@@ -72,6 +78,33 @@ def _vocabulary(folder: Path, index: int) -> dict | None:
     return embedding_row_survival(mask, embeddings[0], tokens)
 
 
+def _instability(args) -> int:
+    from .instability import run_instability
+    from .plots import plot_instability
+
+    try:
+        steps = [int(s) for s in args.steps.split(",") if s.strip()]
+        rounds = [int(r) for r in args.rounds.split(",") if r.strip()]
+    except ValueError:
+        print(f"error: --steps and --rounds take comma-separated integers, got {args.steps!r} and {args.rounds!r}.",
+              file=sys.stderr)
+        return 2
+    if args.points < 3:
+        print(f"error: --points must be at least 3, got {args.points}.", file=sys.stderr)
+        return 2
+    line = None if args.line == "main" else args.line
+    try:
+        result = run_instability(args.folder, steps, rounds, args.out / "instability.json", line, args.points,
+                                 progress=lambda message: print(message, flush=True))
+    except LTHInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    plot_instability(result["runs"], args.out / "instability.png", f"{args.folder.name}: instability")
+    for key, run in result["runs"].items():
+        print(f"{key} ({100 * run['sparsity']:.1f}% sparse): instability {100 * run['instability']:.2f} points")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hf-lth-analyze", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,7 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     masks.add_argument("--round", type=int, required=True, help="the pruned round to compare")
     masks.add_argument("--lines", default="main", help="comma-separated lines: main and branch names")
     masks.add_argument("--out", type=Path, required=True, help="folder for masks.json and the figures")
+    unstable = commands.add_parser("instability", help="linear mode connectivity of copies trained from step K")
+    unstable.add_argument("folder", type=Path, help="an experiment folder that kept the rewind points")
+    unstable.add_argument("--steps", required=True, help="comma-separated rewind steps K, e.g. 0,5,20")
+    unstable.add_argument("--rounds", default="0", help="comma-separated rounds: 0 dense, r under round r's mask")
+    unstable.add_argument("--line", default="main", help="the line whose masks are used (main or a branch)")
+    unstable.add_argument("--points", type=int, default=11, help="points on the path, ends included (>= 3)")
+    unstable.add_argument("--out", type=Path, required=True, help="folder for instability.json and its figure")
     args = parser.parse_args(argv)
+    if args.command == "instability":
+        return _instability(args)
     lines = [None if line.strip() == "main" else line.strip() for line in args.lines.split(",") if line.strip()]
     try:
         result = analyze_masks(args.folders, args.round, lines, args.out)

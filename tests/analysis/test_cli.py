@@ -13,7 +13,8 @@ from hf_lth.analysis.cli import main
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two seeds of a tiny TextCNN, 2 rounds each, with a `late` branch rewinding to step 2."""
+    """Two seeds of a tiny TextCNN, 2 rounds each (rewind points at steps 0 and 2), with a `late` branch rewinding
+    to step 2."""
     root = tmp_path_factory.mktemp("analysis")
     folders = []
     for seed in (1, 2):
@@ -51,3 +52,24 @@ def test_unfinished_round_is_an_error_naming_folder_and_line(runs, tmp_path, cap
 def test_folder_without_results_is_an_error(tmp_path, capsys):
     assert main(["masks", str(tmp_path), "--round", "1", "--out", str(tmp_path / "out")]) == 2
     assert "holds no lth_results.json" in capsys.readouterr().err
+
+
+def test_instability_trains_two_copies_per_pair_and_resumes(runs, tmp_path, capsys):
+    argv = ["instability", str(runs[0]), "--steps", "0,2", "--rounds", "0,2", "--points", "3", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    result = json.loads((tmp_path / "instability.json").read_text())
+    assert sorted(result["runs"]) == ["round 0, step 0", "round 0, step 2", "round 2, step 0", "round 2, step 2"]
+    for run in result["runs"].values():
+        errors = run["errors"]
+        assert run["alphas"] == [0.0, 0.5, 1.0] and len(errors) == 3
+        assert run["instability"] == pytest.approx(max(errors) - (errors[0] + errors[-1]) / 2)
+    assert result["runs"]["round 2, step 0"]["sparsity"] > 0 and result["runs"]["round 0, step 0"]["sparsity"] == 0
+    assert (tmp_path / "instability.png").read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(argv) == 0  # resumed: nothing left to train
+    assert "training two copies" not in capsys.readouterr().out
+
+
+def test_instability_needs_the_rewind_point(runs, tmp_path, capsys):
+    assert main(["instability", str(runs[0]), "--steps", "3", "--out", str(tmp_path)]) == 2
+    assert "kept no rewind point at step(s) [3]" in capsys.readouterr().err
