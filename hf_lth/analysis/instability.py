@@ -103,7 +103,9 @@ def run_instability(folder: str | Path, steps: list[int], rounds: list[int], out
                     points: int = 11, seeds: tuple[int, int] = (1, 2),
                     progress: Callable[[str], None] = print) -> dict[str, Any]:
     """Instability at each rewind step in `steps`, dense (round 0) or under the mask of each round of `line` in
-    `rounds`; results (and each path's errors) in `out` (JSON), skipping pairs already there."""
+    `rounds`; results (and each path's errors) in `out` (JSON), skipping pairs already there. Frankle et al. pair
+    step K with the ticket that IMP found rewinding to K: run once per line (`--line step20 --steps 20`), into the
+    same `out`."""
     from ..errors import LTHInputError
 
     out = Path(out)
@@ -118,7 +120,7 @@ def run_instability(folder: str | Path, steps: list[int], rounds: list[int], out
     replay = None
     for index in rounds:
         for step in steps:
-            key = f"round {index}, step {step}"
+            key = f"round {index}, step {step}" if index == 0 else f"{line or 'main'} round {index}, step {step}"
             if key in results["runs"]:
                 continue
             replay = replay or ExperimentReplay(folder)
@@ -131,7 +133,7 @@ def run_instability(folder: str | Path, steps: list[int], rounds: list[int], out
                 ends = [replay.train_copy(start, mask, step, seed, Path(tmp) / str(seed)) for seed in seeds]
             alphas = [i / (points - 1) for i in range(points)]
             errors = [replay.error(interpolate(ends[0], ends[1], a)) for a in alphas]
-            results["runs"][key] = {"round": index, "step": step, "sparsity": mask.sparsity() if mask else 0.0,
+            results["runs"][key] = {"round": index, "line": line or "main" if index else None, "step": step, "sparsity": mask.sparsity() if mask else 0.0,
                                     "alphas": alphas, "errors": errors, "instability": instability_of(errors)}
             write_json_atomic(out, results)
     return results

@@ -78,18 +78,17 @@ def plot_instability(runs: dict[str, dict[str, Any]], path: str | Path, title: s
     """Left: validation error along each path between two copies; right: instability against the rewind step."""
     plt = _pyplot()
     fig, (paths, summary) = plt.subplots(1, 2, figsize=(11, 4.2))
-    by_round: dict[int, list[tuple[int, float]]] = {}
+    by_kind: dict[str, list[tuple[int, float]]] = {}
     for key, run in runs.items():
         paths.plot(run["alphas"], [100 * e for e in run["errors"]], marker=".", label=key)
-        by_round.setdefault(run["round"], []).append((run["step"], 100 * run["instability"]))
+        kind = "dense" if run["round"] == 0 else f"round {run['round']} tickets ({100 * run['sparsity']:.0f}%)"
+        by_kind.setdefault(kind, []).append((run["step"], 100 * run["instability"]))
     paths.set_xlabel("interpolation α (0: copy 1, 1: copy 2)")
     paths.set_ylabel("validation error %")
     paths.legend(fontsize=7)
-    for index, points in sorted(by_round.items()):
+    for kind, points in sorted(by_kind.items()):
         points.sort()
-        sparsity = next(r["sparsity"] for r in runs.values() if r["round"] == index)
-        summary.plot([p[0] for p in points], [p[1] for p in points], "o-",
-                     label="dense" if index == 0 else f"round {index} mask ({100 * sparsity:.0f}%)")
+        summary.plot([p[0] for p in points], [p[1] for p in points], "o-", label=kind)
     summary.set_xlabel("rewind step K")
     summary.set_ylabel("instability (points of error)")
     summary.axhline(0, color="grey", lw=0.8)

@@ -58,12 +58,13 @@ def test_instability_trains_two_copies_per_pair_and_resumes(runs, tmp_path, caps
     argv = ["instability", str(runs[0]), "--steps", "0,2", "--rounds", "0,2", "--points", "3", "--out", str(tmp_path)]
     assert main(argv) == 0
     result = json.loads((tmp_path / "instability.json").read_text())
-    assert sorted(result["runs"]) == ["round 0, step 0", "round 0, step 2", "round 2, step 0", "round 2, step 2"]
+    assert sorted(result["runs"]) == ["main round 2, step 0", "main round 2, step 2", "round 0, step 0",
+                                      "round 0, step 2"]
     for run in result["runs"].values():
         errors = run["errors"]
         assert run["alphas"] == [0.0, 0.5, 1.0] and len(errors) == 3
         assert run["instability"] == pytest.approx(max(errors) - (errors[0] + errors[-1]) / 2)
-    assert result["runs"]["round 2, step 0"]["sparsity"] > 0 and result["runs"]["round 0, step 0"]["sparsity"] == 0
+    assert result["runs"]["main round 2, step 0"]["sparsity"] > 0 and result["runs"]["round 0, step 0"]["sparsity"] == 0
     assert (tmp_path / "instability.png").read_bytes()[:4] == b"\x89PNG"
     capsys.readouterr()
     assert main(argv) == 0  # resumed: nothing left to train
