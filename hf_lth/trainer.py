@@ -136,7 +136,7 @@ class LTHTrainer(Trainer):
             for index in range(start, last + 1):
                 self._run_round(index)
             results = self._collect()
-            if args.controls:
+            if controls:  # the wanted rounds may all lie beyond this line (a one-round branch)
                 results = self.run_controls(args.controls)
         return results
 

@@ -71,3 +71,9 @@ def test_resumed_round_reads_the_mask_it_had_reached(tmp_path):
     assert TicketMask.load(checkpoint / MASK_FILE).num_kept() == 2
     callback.on_train_begin(Args, State, None, model=None)
     assert len(changed) == 1 and torch.equal(changed[0]["w"], mask["w"])
+
+
+def test_controls_wanted_beyond_a_one_round_line_are_skipped(tmp_path, dataset):
+    results = make_trainer(tmp_path, dataset, lth_rounds=0, lth_method="gmp", lth_target_sparsity=0.5,
+                           lth_controls=["random_pruning"], lth_control_rounds=[5]).find_tickets()
+    assert len(results["rounds"]) == 2 and not any(results["controls"].values())
