@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "LTHInputError": "errors",
     "LTHTrainer": "trainer",
     "MODEL_PRESETS": "model_loading",
+    "PRETRAINED_PRESETS": "pretrained",
     "ModelArguments": "model_loading",
     "PRUNING_STRATEGIES": "pruning",
     "REWINDS": "rewinding",
@@ -44,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "load_tokenizer": "model_loading",
     "parse_rewind": "rewinding",
     "plot_accuracy_vs_sparsity": "report",
+    "pretrained_preset_path": "pretrained",
     "prune": "pruning",
     "push_ticket": "hub",
     "random_mask_like": "pruning",
@@ -90,6 +92,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .experiment import ExperimentFolder
     from .hub import fit_mask_to_model, load_ticket_mask, push_ticket, stage_ticket
     from .masks import TicketMask
+    from .pretrained import PRETRAINED_PRESETS, pretrained_preset_path
     from .metrics import compute_metrics
     from .model_loading import MODEL_PRESETS, ModelArguments, load_model, load_tokenizer
     from .models import (
