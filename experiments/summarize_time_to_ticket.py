@@ -52,6 +52,20 @@ def entry(lines: dict[str, dict], line: str, index: int, trunk: bool) -> dict | 
     return {**by_round[index], "cost": steps / round0["train_steps"], "seconds": seconds}
 
 
+def control_gaps(seeds: list[dict], methods: dict, key: str) -> dict[tuple[str, str], list[float]]:
+    """(method, control kind) -> the method's ticket minus its control, per seed, where the line ran controls."""
+    gaps: dict[tuple[str, str], list[float]] = {}
+    for name, (line, index, _) in methods.items():
+        for seed in seeds:
+            results = seed.get(line) or {}
+            ticket = next((r for r in results.get("rounds", []) if r["round"] == index), None)
+            for kind, records in results.get("controls", {}).items():
+                control = next((r for r in records if r["round"] == index), None)
+                if ticket and control and not ticket["collapsed"] and not control["collapsed"]:
+                    gaps.setdefault((name, kind), []).append(ticket[key] - control[key])
+    return gaps
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path)
@@ -94,6 +108,12 @@ def main() -> None:
                 f"{cost:.2f} | {statistics.fmean(e['seconds'] for e in found):.0f} | {cost / ref_cost:.2f} | "
                 f"{stopped} | {len(found) - len(ok)} |")
             rows[name] = (cost, [e[test] for e in ok], deltas, cost / ref_cost)
+        gaps = control_gaps(seeds, methods, test)
+        if gaps:
+            lines += ["", "Controls (the method's mask replaced by a random one of the same per-tensor sparsity, or "
+                          "its weights re-initialised), method minus control, paired within each seed:", ""]
+            lines += [f"- {name} − {kind.replace('_', ' ')}: {mean_std(values)} points" for (name, kind), values in
+                      gaps.items()]
         close = [(c, n) for n, (c, _, d, _) in rows.items() if n != reference and d and statistics.fmean(d) >= -0.005]
         if close:
             cost, name = min(close)

@@ -18,3 +18,13 @@ for target in 0.67232 0.892626; do
   run --lth_branch "eb$tag" --lth_method early_bird --lth_target_sparsity "$target" --lth_eb_interval 4
 done
 run --lth_branch imp_fast --lth_prune_rate 0.42757 --lth_rounds 4
+# Both controls for GMP, the cheapest method within 0.5 points of IMP on the first IMDb seeds (run after seeing that).
+if [ "${WITH_GMP_CONTROLS:-0}" = 1 ]; then
+  for target in 0.67232 0.892626; do
+    tag=${target#0.}
+    tag=${tag:0:2}
+    python examples/run_lth.py "$config" --seed "$seed" --output_dir "$out" --lth_branch "gmp$tag" --lth_method gmp \
+      --lth_target_sparsity "$target" --lth_gmp_frequency 4 --lth_controls random_pruning,random_reinit \
+      --lth_control_rounds 1
+  done
+fi
