@@ -72,8 +72,8 @@ def _weights_digest(model: torch.nn.Module) -> str:
 _original_train_round = LTHTrainer._train_round
 
 
-def _recording_train_round(self, index, plan, control=None, capture=()):
-    _original_train_round(self, index, plan, control, capture)
+def _recording_train_round(self, index, plan, control=None, capture=(), **kwargs):
+    _original_train_round(self, index, plan, control, capture, **kwargs)
     ROUNDS.append({
         "round": index,
         "control": self.lth_control,
