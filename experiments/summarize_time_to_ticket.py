@@ -66,15 +66,11 @@ def control_gaps(seeds: list[dict], methods: dict, key: str) -> dict[tuple[str, 
     return gaps
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--metric", default="accuracy", choices=["accuracy", "f1"])
-    parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
-    seeds = [{"main": load_results(f), **load_branches(f)} for f in args.folders]
-    val, test = f"eval_{args.metric}", f"test_{args.metric}"
-    lines = [f"{len(seeds)} seed(s): {', '.join(str(f) for f in args.folders)}. Test {args.metric} %, mean ± std over "
+def summarize(folders: list[Path], metric: str) -> tuple[list[str], dict[str, dict]]:
+    """The table's Markdown lines and, per sparsity, each method's (cost, tests, deltas, relative cost)."""
+    seeds = [{"main": load_results(f), **load_branches(f)} for f in folders]
+    val, test = f"eval_{metric}", f"test_{metric}"
+    lines = [f"{len(seeds)} seed(s): {', '.join(str(f) for f in folders)}. Test {metric} %, mean ± std over "
              "seeds; cost in dense trainings (optimizer steps / round 0's) and training seconds, means. Sparsity: of all "
              "prunable weights / without the embedding. Δ: minus the reference IMP line, paired within each seed.", ""]
     plot_data = {}
@@ -123,20 +119,34 @@ def main() -> None:
             lines += ["", "- No cheaper method comes within 0.5 points of the reference at this sparsity."]
         lines.append("")
         plot_data[label] = rows
+    return lines, plot_data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--metric", default="accuracy", choices=["accuracy", "f1"])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    lines, plot_data = summarize(args.folders, args.metric)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    plot(plot_data, args.out.with_suffix(".png"), args.metric, args.out.name)
+    fig = plot(plot_data, args.metric, args.out.name)
+    fig.savefig(args.out.with_suffix(".png"), dpi=120)
     print("\n".join(lines))
 
 
-def plot(data: dict[str, dict], path: Path, metric: str, title: str) -> None:
+def plot(data: dict[str, dict], metric: str, title: str, axes=None):
+    """One panel per sparsity: each method's test metric (mean ± std) against its cost; returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(data), figsize=(6 * len(data), 4.5), squeeze=False)
-    for ax, (label, rows) in zip(axes[0], data.items()):
+    if axes is None:
+        _, axes = plt.subplots(1, len(data), figsize=(6 * len(data), 4.5), squeeze=False)
+        axes = axes[0]
+    for ax, (label, rows) in zip(axes, data.items()):
         for name, (cost, tests, _, _) in rows.items():
             if not tests:
                 continue
@@ -147,10 +157,10 @@ def plot(data: dict[str, dict], path: Path, metric: str, title: str) -> None:
         ax.set_ylabel(f"test {metric} %")
         ax.set_title(f"{title}: at {label} sparsity")
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=8)
+    axes[-1].legend(fontsize=8)
+    fig = axes[0].figure
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 if __name__ == "__main__":
