@@ -115,7 +115,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
         if trainer.push_ticket_to_hub:
             push_ticket(trainer.folder.base, lth_args.hub_model_id or trainer.folder.base.resolve().name,
                         round_index=lth_args.lth_push_round, private=lth_args.hub_private_repo,
-                        token=lth_args.hub_token, command=" ".join(["python"] + sys.argv))
+                        token=lth_args.hub_token, command=" ".join(["python"] + sys.argv),
+                        shrink=lth_args.lth_push_shrunk)
     return results
 
 

@@ -15,6 +15,7 @@ from .errors import LTHInputError
 from .flags import parse_control_rounds, parse_controls, parse_rewind_steps
 from .pruning import PRUNING_STRATEGIES
 from .rewinding import Rewind, parse_rewind
+from .structure import check_granularity
 
 SelectionMetric = Literal["accuracy", "f1"]
 PruneSchedule = Literal["auto", "geometric", "linear"]
@@ -98,6 +99,12 @@ class LTHArguments(TrainingArguments):
         # the registry's live keys, so that a strategy registered later is a choice too
         default="global_magnitude", metadata={"help": "Pruning strategy.", "choices": PRUNING_STRATEGIES.keys()}
     )
+    lth_granularity: str = field(
+        default="unstructured",
+        metadata={"help": "What a mask prunes: unstructured (single weights), channel (whole TextCNN filters, TextRNN "
+                          "hidden units, BERT heads and FFN neurons: tickets that shrink into smaller, faster models) "
+                          "or N:M (N of every M consecutive weights of a row, e.g. 2:4 for GPU sparse tensor cores)."},
+    )
     lth_rewind: str = field(
         default="init", metadata={"help": "Rewind: init | step:K (late rewinding) | lr (LR rewinding) | finetune."}
     )
@@ -147,6 +154,11 @@ class LTHArguments(TrainingArguments):
     )
     lth_push_round: int | None = field(
         default=None, metadata={"help": "With --push_to_hub: the round to push (default: the best on validation)."}
+    )
+    lth_push_shrunk: bool = field(
+        default=False,
+        metadata={"help": "With --push_to_hub and lth_granularity channel: push the ticket shrunk into a smaller "
+                          "dense model (pruned units removed), with its measured speed-up on the card."},
     )
     lth_compact_tickets: bool = field(
         default=False,
@@ -202,6 +214,10 @@ class LTHArguments(TrainingArguments):
             raise LTHInputError(
                 f"unknown lth_strategy '{self.lth_strategy}'; choose one of {', '.join(PRUNING_STRATEGIES)}."
             )
+        check_granularity(self.lth_granularity)
+        if self.lth_push_shrunk and self.lth_granularity != "channel":
+            raise LTHInputError(f"lth_push_shrunk needs a channel ticket (lth_granularity channel), not "
+                                f"{self.lth_granularity}: only whole units can be removed.")
         parse_rewind(self.lth_rewind)
         self.lth_controls = parse_controls(self.lth_controls)
         unknown = [c for c in self.lth_controls if c not in CONTROLS]

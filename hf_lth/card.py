@@ -15,12 +15,13 @@ _DATASET_IDS = {"imdb": "stanfordnlp/imdb", "yelp_review_full": "Yelp/yelp_revie
 
 
 def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, command: str | None = None,
-                plot_file: str | None = None, remote_code: bool = True) -> ModelCard:
+                plot_file: str | None = None, remote_code: bool = True, shrunk: dict[str, Any] | None = None) -> ModelCard:
     """The card of one ticket: metadata (tags, dataset, eval results, base model) and a body with the round table,
     the plot, the command that produced it, and how to load the ticket and keep training it under its mask.
 
     `remote_code`: whether the ticket's config maps its classes to code shipped in the folder (TextCNN/TextRNN);
-    a transformers architecture such as BERT loads without it, and the card says so.
+    a transformers architecture such as BERT loads without it, and the card says so. `shrunk`: what shrinking a
+    channel ticket changed and its measured speed (`hf_lth.hub.stage_ticket(shrink=True)`).
     """
     dataset = str(record.get("dataset") or "unknown")
     dataset_id = _DATASET_IDS.get(dataset, dataset)
@@ -63,6 +64,8 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         if record.get(f"{prefix}_accuracy") is not None:
             lines.append(f"| {split} | {100 * record[f'{prefix}_accuracy']:.2f} | "
                          f"{100 * record.get(f'{prefix}_f1', float('nan')):.2f} |")
+    if shrunk:
+        lines += ["", _shrunk_paragraph(shrunk)]
     lines += ["", "## All rounds", "", round_table(results), ""]
     if plot_file:
         lines += [f"![accuracy versus sparsity]({plot_file})", ""]
@@ -84,14 +87,29 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
          "without remote code (`pipeline(\"text-classification\", model=...)` works too); pruned weights are stored "
          "as zeros; ") + "`config.lth` holds the ticket's record (round, per-layer sparsity, metrics).",
         "",
-        "Keep training the same sparse network (on this dataset or another) with hf_lth:",
-        "",
-        "```bash",
-        f"python examples/run_lth.py --model_name_or_path {repo_id} --lth_init_mask {repo_id} --train_file ...",
-        "```",
-        "",
     ]
+    if not shrunk:
+        lines += [
+            "Keep training the same sparse network (on this dataset or another) with hf_lth:",
+            "",
+            "```bash",
+            f"python examples/run_lth.py --model_name_or_path {repo_id} --lth_init_mask {repo_id} --train_file ...",
+            "```",
+            "",
+        ]
     return ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines))
+
+
+def _shrunk_paragraph(shrunk: dict[str, Any]) -> str:
+    changed = ", ".join(f"`{name}` {before} → {after}" for name, (before, after) in shrunk["changed"].items())
+    dense, small = shrunk["parameters"]
+    batch, tokens = shrunk["batch"]
+    zeros = f" The {'; '.join(shrunk['kept_as_zeros'])}." if shrunk["kept_as_zeros"] else ""
+    return (f"**This is the ticket shrunk into a smaller dense model**: its pruned units are removed ({changed}), "
+            f"{small:,} parameters instead of {dense:,}. It runs at **{shrunk['speedup']:.2f}×** the dense model's "
+            f"CPU throughput ({shrunk['examples_per_second'][1]:,.0f} against {shrunk['examples_per_second'][0]:,.0f} "
+            f"examples/s at batch {batch} × {tokens} tokens, {shrunk['threads']} threads, measured when it was staged)."
+            f"{zeros} It holds no mask: there is nothing left to prune.")
 
 
 def _pruning_phrase(record: dict[str, Any]) -> str:

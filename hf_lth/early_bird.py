@@ -15,7 +15,7 @@ import time
 from transformers import TrainerCallback
 
 from .masks import TicketMask
-from .pruning import prune
+from .pruning import PruningStrategy
 
 
 def mask_distance(a: TicketMask, b: TicketMask) -> float:
@@ -27,9 +27,9 @@ def mask_distance(a: TicketMask, b: TicketMask) -> float:
 class EarlyBirdCallback(TrainerCallback):
     """Watches a dense training; `mask` is the early-bird mask once `stopped_at` is set (training then stops)."""
 
-    def __init__(self, strategy: str, target: float, interval: int, epsilon: float, window: int,
+    def __init__(self, prune_fn: PruningStrategy, target: float, interval: int, epsilon: float, window: int,
                  dense: TicketMask, seed: int):
-        self.strategy, self.target, self.interval, self.epsilon, self.window = strategy, target, interval, epsilon, window
+        self.prune_fn, self.target, self.interval, self.epsilon, self.window = prune_fn, target, interval, epsilon, window
         self.dense, self.seed = dense, seed
         self.recent: list[TicketMask] = []
         self.history: list[dict[str, float]] = []  # step, distance to the previous mask, widest in the window
@@ -43,7 +43,7 @@ class EarlyBirdCallback(TrainerCallback):
             return
         params = dict(model.named_parameters())
         weights = {name: params[name].detach() for name in self.dense}
-        mask = prune(self.strategy, weights, self.dense, self.target, seed=self.seed)
+        mask = self.prune_fn(weights, self.dense, self.target, self.seed)
         previous = mask_distance(self.recent[-1], mask) if self.recent else None
         self.recent = (self.recent + [mask])[-self.window:]
         widest = (max(mask_distance(a, b) for a, b in itertools.combinations(self.recent, 2))
@@ -58,8 +58,7 @@ class EarlyBirdCallback(TrainerCallback):
         self.elapsed_s = time.monotonic() - self.started
         if self.mask is None or self.history[-1]["step"] != state.global_step:  # never met: the last weights' mask
             params = dict(model.named_parameters())
-            self.mask = prune(self.strategy, {n: params[n].detach() for n in self.dense}, self.dense, self.target,
-                              seed=self.seed)
+            self.mask = self.prune_fn({n: params[n].detach() for n in self.dense}, self.dense, self.target, self.seed)
 
 
 def describe(callback: EarlyBirdCallback, steps: int) -> dict:

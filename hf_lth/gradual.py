@@ -18,7 +18,7 @@ import torch
 from transformers import TrainerCallback
 
 from .masks import MASK_FILE, TicketMask
-from .pruning import prune
+from .pruning import PruningStrategy
 
 
 def pruning_steps(start: int, end: int, frequency: int) -> list[int]:
@@ -37,9 +37,9 @@ class GradualPruningCallback(TrainerCallback):
     """Prunes at each step of `pruning_steps` to the cubic schedule's sparsity; `get_mask` / `set_mask` read and
     change the trainer's mask (which keeps the gradients and weights masked)."""
 
-    def __init__(self, strategy: str, final: float, start: int, end: int, frequency: int, seed: int,
+    def __init__(self, prune_fn: PruningStrategy, final: float, start: int, end: int, frequency: int, seed: int,
                  get_mask: Callable[[], TicketMask], set_mask: Callable[[TicketMask, torch.nn.Module], None]):
-        self.strategy, self.final, self.start, self.end, self.seed = strategy, final, start, end, seed
+        self.prune_fn, self.final, self.start, self.end, self.seed = prune_fn, final, start, end, seed
         self.steps = pruning_steps(start, end, frequency)
         self.get_mask, self.set_mask = get_mask, set_mask
         self.initial = get_mask().sparsity()
@@ -61,7 +61,7 @@ class GradualPruningCallback(TrainerCallback):
             return
         params = dict(model.named_parameters())
         weights = {name: params[name].detach() for name in mask}
-        self.set_mask(prune(self.strategy, weights, mask, (kept - keep) / kept, seed=self.seed + state.global_step),
+        self.set_mask(self.prune_fn(weights, mask, (kept - keep) / kept, self.seed + state.global_step),
                       model)
 
     def on_save(self, args, state, control, **kwargs):

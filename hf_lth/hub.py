@@ -21,6 +21,7 @@ from .masks import MASK_FILE, TicketMask
 from .report import plot_accuracy_vs_sparsity
 
 PLOT_FILE = "accuracy_vs_sparsity.png"
+SPEED_BATCH, SPEED_TOKENS = 64, 128  # the batch a shrunk ticket's speed is measured on
 
 
 def choose_round(results: dict[str, Any], round_index: int | None = None) -> int:
@@ -36,11 +37,13 @@ def choose_round(results: dict[str, Any], round_index: int | None = None) -> int
 
 
 def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str | None = None,
-                 round_index: int | None = None, command: str | None = None) -> Path:
+                 round_index: int | None = None, command: str | None = None, shrink: bool = False) -> Path:
     """Copy one ticket of `output_dir` into `staging_dir` with its model card, plot and the experiment's results.
 
     The staged folder is exactly what `push_ticket` uploads; building it touches no file of `output_dir`. Without
-    `repo_id` (staging only), the card's loading snippets read the staged folder itself.
+    `repo_id` (staging only), the card's loading snippets read the staged folder itself. With `shrink`, a channel
+    ticket goes out as the smaller dense model (`hf_lth.structure.shrink_model`, without its mask), and the card
+    gives its throughput against the dense model's, measured while staging.
     """
     folder = ExperimentFolder(output_dir)
     if not folder.results_path.is_file():
@@ -56,21 +59,53 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
             save_file(load_ticket_state(folder.round_dir(index)), str(tmp / DENSE_WEIGHTS_NAME), metadata={"format": "pt"})
         shutil.copy2(folder.results_path, tmp / folder.results_path.name)
         plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
+        shrunk = _shrink_staged(tmp) if shrink else None
         where = repo_id or str(Path(staging_dir).resolve())
         remote_code = "auto_map" in json.loads((tmp / "config.json").read_text(encoding="utf-8"))
         ticket_card(record, results, where, command=command, plot_file=PLOT_FILE,
-                    remote_code=remote_code).save(tmp / "README.md")
+                    remote_code=remote_code, shrunk=shrunk).save(tmp / "README.md")
     return Path(staging_dir)
 
 
+def _shrink_staged(folder: Path) -> dict[str, Any]:
+    """Replace the staged channel ticket by its shrunk model; return what changed and the measured speed-up."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from . import models  # noqa: F401  (registers TextCNN / TextRNN with the Auto classes)
+    from .structure import examples_per_second, shrink_model
+
+    ticket = AutoModelForSequenceClassification.from_pretrained(folder)
+    result = shrink_model(ticket, TicketMask.load(folder / MASK_FILE))
+    dense = type(ticket)(ticket.config).eval()  # the unpruned architecture (its weights do not change the speed)
+    tokens = min(SPEED_TOKENS, getattr(ticket.config, "max_position_embeddings", SPEED_TOKENS))
+    batch = torch.randint(1, ticket.config.vocab_size, (SPEED_BATCH, tokens))
+    dense_speed, shrunk_speed = examples_per_second(dense, batch), examples_per_second(result.model, batch)
+    info = {
+        "changed": {k: list(v) for k, v in result.changed.items()},
+        "kept_as_zeros": result.kept_as_zeros,
+        "parameters": [sum(p.numel() for p in ticket.parameters()), sum(p.numel() for p in result.model.parameters())],
+        "examples_per_second": [round(dense_speed, 1), round(shrunk_speed, 1)],
+        "speedup": round(shrunk_speed / dense_speed, 3),
+        "batch": [SPEED_BATCH, tokens],
+        "threads": torch.get_num_threads(),
+    }
+    result.model.config.lth = {**(getattr(ticket.config, "lth", None) or {}), "shrunk": info}
+    (folder / MASK_FILE).unlink()  # the mask fits the unshrunk shapes only
+    result.model.save_pretrained(folder)
+    return info
+
+
 def push_ticket(output_dir: str | Path, repo_id: str, round_index: int | None = None, private: bool | None = None,
-                token: str | None = None, command: str | None = None, commit_message: str | None = None) -> str:
-    """Stage a ticket (best on validation by default) and upload it to `repo_id`; return the commit URL.
+                token: str | None = None, command: str | None = None, commit_message: str | None = None,
+                shrink: bool = False) -> str:
+    """Stage a ticket (best on validation by default; shrunk with `shrink`) and upload it to `repo_id`; return the
+    commit URL.
 
     Raises `LTHHubError` with one sentence when offline or when the Hub refuses; `output_dir` is never modified.
     """
     staging = Path(output_dir) / "hub_staging" / repo_id.replace("/", "--")
-    stage_ticket(output_dir, staging, repo_id, round_index, command)
+    stage_ticket(output_dir, staging, repo_id, round_index, command, shrink=shrink)
     if is_offline_mode():
         raise LTHHubError(
             f"cannot push to {repo_id}: HF_HUB_OFFLINE is set; the ticket is staged in {staging} and can be "

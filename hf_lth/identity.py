@@ -31,7 +31,7 @@ MAY_CHANGE = frozenset({
     "dataloader_num_workers", "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor",
     "skip_memory_metrics", "include_num_input_tokens_seen", "include_tokens_per_second", "local_rank",
     "do_train", "do_eval", "do_predict", "lth_rounds", "lth_controls", "lth_control_rounds", "lth_push_round",
-    "lth_branch", "lth_rewind_steps", "lth_evaluate_test", "lth_compact_tickets",
+    "lth_branch", "lth_rewind_steps", "lth_evaluate_test", "lth_compact_tickets", "lth_push_shrunk",
     "preprocessing_num_workers", "overwrite_cache", "cache_dir", "token", "trust_remote_code",
 })
 _MAY_CHANGE_PATTERNS = re.compile(r"^(hub_|push_to_hub)|_token$")
@@ -41,7 +41,7 @@ LINE_SETTINGS = frozenset({
     "lth_strategy", "lth_prune_rate", "lth_prune_schedule", "lth_one_shot", "lth_target_sparsity", "lth_rewind",
     "lth_prune_scope", "lth_finetune_lr_fraction", "lth_selection_metric", "lth_collapse_threshold", "prunable",
     "lth_method", "lth_gmp_start_step", "lth_gmp_end_step", "lth_gmp_frequency", "lth_eb_interval", "lth_eb_epsilon",
-    "lth_eb_window",
+    "lth_eb_window", "lth_granularity",
 })
 
 # Configuration fields that say nothing about the computation, or that transformers fills in during training or
@@ -61,6 +61,8 @@ def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None
             settings.pop(name)  # the settings of the other methods change nothing here
     if method == "imp":
         settings.pop("lth_method", None)  # as before there was a choice: older folders match
+    if settings.get("lth_granularity") == "unstructured":
+        settings.pop("lth_granularity")  # the only granularity before there was a choice: older folders match
     if settings.get("lth_prune_schedule") == "geometric":
         settings.pop("lth_prune_schedule")  # the only schedule before there was a choice: older folders match
     settings["world_size"] = args.world_size

@@ -29,9 +29,9 @@ from .io import atomic_path, remove_path
 from .masks import MASK_FILE, TicketMask
 from .pretrained import is_pretrained
 from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
-from .pruning import prune
 from .rewinding import RoundPlan
 from .scope import embedding_parameter_names, resolve_prune_scope
+from .structure import get_granularity
 from .weights import load_state_in_place
 
 logger = logging.getLogger(__name__)
@@ -92,11 +92,13 @@ class LTHTrainer(Trainer):
         self.experiment_settings = dict(experiment_settings or {})
         self.folder = ExperimentFolder(args.output_dir, args.lth_branch)
         self.rewind = args.rewind
+        self.granularity = get_granularity(args.lth_granularity, self.model)
         if mask is not None:
             mask.check_fits(self.model, "the given mask")
             self.prunable_names = list(mask)
         else:
-            self.prunable_names = resolve_prune_scope(self.model, args.lth_prune_scope)
+            scope = resolve_prune_scope(self.model, args.lth_prune_scope)
+            self.prunable_names = self.granularity.prunable_names(self.model, scope)
         self.initial_mask = mask if mask is not None else TicketMask.dense(self.model, self.prunable_names)
         self.mask = self.initial_mask
         self.embedding_names = sorted(embedding_parameter_names(self.model) & set(self.prunable_names))
@@ -179,13 +181,15 @@ class LTHTrainer(Trainer):
         elif args.lth_method == "gmp":
             new_mask = self.mask  # pruned while the round trains
             start, end = self._gmp_span(plan)
-            callbacks = [GradualPruningCallback(args.lth_strategy, args.lth_target_sparsity, start, end,
+            callbacks = [GradualPruningCallback(self._prune_fn, args.lth_target_sparsity, start, end,
                                                 args.lth_gmp_frequency, args.seed + index, lambda: self.mask,
                                                 self._change_mask_in_training)]
             self._method_record.update(gmp_steps=callbacks[0].steps)
         else:
-            new_mask = prune(args.lth_strategy, self._prunable_weights(), self.mask, args.prune_fraction(index),
-                             seed=args.seed + index)
+            new_mask = self._prune_fn(self._prunable_weights(), self.mask, args.prune_fraction(index), args.seed + index)
+        if args.lth_method == "imp" and new_mask.num_kept() == self.mask.num_kept():
+            logger.warning("Round %d prunes nothing (lth_granularity %s, already %.1f%% sparse).", index,
+                           args.lth_granularity, 100 * self.mask.sparsity())
         load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
         self._set_mask(new_mask)
         self._train_round(index, plan, extra_callbacks=callbacks)
@@ -208,7 +212,7 @@ class LTHTrainer(Trainer):
         args = self.args
         load_state_in_place(self.model, self.rewind.start_state(self.folder, 1), "the start of the early-bird search")
         self._set_mask(self.initial_mask)
-        watcher = EarlyBirdCallback(args.lth_strategy, args.lth_target_sparsity, args.lth_eb_interval,
+        watcher = EarlyBirdCallback(self._prune_fn, args.lth_target_sparsity, args.lth_eb_interval,
                                     args.lth_eb_epsilon, args.lth_eb_window, self.initial_mask, seed=args.seed + 1)
         self.lth_round, self.lth_control, self._plan = 1, None, plan
         self.optimizer, self.lr_scheduler = None, None
@@ -231,7 +235,8 @@ class LTHTrainer(Trainer):
         ticket_mask = TicketMask.load(self.folder.round_dir(index) / MASK_FILE)
         ticket_mask.check_fits(self.model, f"the mask of {self.folder.round_dir(index)}")
         seed = self.args.seed + control.seed_offset + index
-        self._set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, seed))
+        self._set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, seed,
+                                     granularity=self.granularity))
         self._method_record = {"method": "imp"}  # a control trains a fixed mask, whatever found the ticket
         self._train_round(index, self.rewind.plan(self.folder.record(0), self.args), control=control)
 
@@ -292,6 +297,7 @@ class LTHTrainer(Trainer):
             "num_prunable": self.mask.num_prunable(),
             "num_kept": self.mask.num_kept(),
             "strategy": args.lth_strategy,
+            "granularity": args.lth_granularity,
             "prune_rate": args.lth_prune_rate if not args.lth_one_shot else args.lth_target_sparsity,
             "prune_schedule": "one_shot" if args.lth_one_shot else args.lth_prune_schedule,
             **(self._method_record if index else {"method": None}),
@@ -314,6 +320,7 @@ class LTHTrainer(Trainer):
             wall_time_s=round(train_time + eval_time, 3),
             mask_sha256=self.mask.digest(),
             layer_sparsity=self.mask.layer_sparsity(),
+            **({"units_kept": self.granularity.describe(self.mask)} if hasattr(self.granularity, "describe") else {}),
             **self.ticket_metadata,
         )
         return record
@@ -337,6 +344,10 @@ class LTHTrainer(Trainer):
         self.mask = mask
         self._mask_callback.mask = mask
         mask.apply_(self.model)
+
+    def _prune_fn(self, weights: dict[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int) -> TicketMask:
+        """`lth_strategy` at `lth_granularity`: the next mask of this line."""
+        return self.granularity.prune(self.args.lth_strategy, weights, mask, fraction, seed)
 
     def _prunable_weights(self) -> dict[str, torch.Tensor]:
         params = dict(self.model.named_parameters())

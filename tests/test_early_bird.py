@@ -10,7 +10,7 @@ from helpers.tiny import make_trainer
 from hf_lth.early_bird import EarlyBirdCallback, mask_distance
 from hf_lth.experiment import ExperimentFolder
 from hf_lth.masks import MASK_FILE, TicketMask
-from hf_lth.pruning import prune
+from hf_lth.pruning import PRUNING_STRATEGIES, prune
 
 
 def test_mask_distance_is_the_share_of_weights_that_differ():
@@ -22,7 +22,7 @@ def test_mask_distance_is_the_share_of_weights_that_differ():
 def test_stops_when_the_last_window_of_masks_agree():
     model = torch.nn.Linear(4, 4)
     dense = TicketMask({"weight": torch.ones(4, 4, dtype=torch.bool)})
-    watcher = EarlyBirdCallback("global_magnitude", 0.5, interval=2, epsilon=0.05, window=3, dense=dense, seed=0)
+    watcher = EarlyBirdCallback(PRUNING_STRATEGIES["global_magnitude"], 0.5, interval=2, epsilon=0.05, window=3, dense=dense, seed=0)
     state, control = TrainerState(), TrainerControl()
     for step in range(1, 20):
         state.global_step = step

@@ -8,6 +8,7 @@ from helpers.tiny import make_trainer
 from hf_lth.experiment import ExperimentFolder
 from hf_lth.gradual import GradualPruningCallback, cubic_sparsity, pruning_steps
 from hf_lth.masks import MASK_FILE, TicketMask
+from hf_lth.pruning import PRUNING_STRATEGIES
 
 
 def test_cubic_schedule_starts_fast_and_ends_at_the_target():
@@ -56,7 +57,7 @@ def test_gmp_end_beyond_the_round_is_refused(tmp_path, dataset):
 def test_resumed_round_reads_the_mask_it_had_reached(tmp_path):
     mask = TicketMask({"w": torch.tensor([True, False, True, False])})
     changed = []
-    callback = GradualPruningCallback("global_magnitude", 0.5, 0, 4, 1, 0, lambda: mask,
+    callback = GradualPruningCallback(PRUNING_STRATEGIES["global_magnitude"], 0.5, 0, 4, 1, 0, lambda: mask,
                                       lambda m, model: changed.append(m))
     checkpoint = tmp_path / "checkpoint-3"
     checkpoint.mkdir()

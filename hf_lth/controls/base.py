@@ -9,6 +9,7 @@ if TYPE_CHECKING:
 
     from ..masks import TicketMask
     from ..rewinding import Rewind
+    from ..structure import Granularity
 
 CONTROLS: dict[str, type[Control]] = {}
 
@@ -16,8 +17,8 @@ CONTROLS: dict[str, type[Control]] = {}
 class Control:
     """A control round: the ticket's round trained again with one ingredient of the ticket replaced.
 
-    `start(ticket_mask, rewind, folder, index, model)` loads the control's starting weights into `model` (in place)
-    and returns its mask; the trainer then trains it exactly as the ticket's round was trained. `seed_offset`
+    `start(ticket_mask, rewind, folder, index, model, seed, granularity)` loads the control's starting weights into
+    `model` (in place) and returns its mask (of the ticket's granularity, `hf_lth.structure`); the trainer then trains it exactly as the ticket's round was trained. `seed_offset`
     keeps each control's random draws apart from the ticket's and the other controls'.
     """
 
@@ -25,7 +26,7 @@ class Control:
     seed_offset: ClassVar[int]
 
     def start(self, ticket_mask: TicketMask, rewind: Rewind, folder, index: int, model: torch.nn.Module,
-              seed: int) -> TicketMask:
+              seed: int, granularity: Granularity | None = None) -> TicketMask:
         raise NotImplementedError
 
 

@@ -14,7 +14,7 @@ class RandomReinit(Control):
     name = "random_reinit"
     seed_offset = 2_000
 
-    def start(self, ticket_mask, rewind, folder, index, model, seed):
+    def start(self, ticket_mask, rewind, folder, index, model, seed, granularity=None):
         load_state_in_place(model, rewind.start_state(folder, index), folder.round_dir(index))
         reinitialise_(model, ticket_mask, seed)
         return ticket_mask

@@ -1,0 +1,109 @@
+"""`channel` granularity: whole units (filters, hidden units, heads, FFN neurons) pruned together.
+
+Each round removes the same fraction of the surviving units of every unit set (`hf_lth.structure.units`), those
+with the smallest score: the mean |w| of the unit's producing weights (its kernel, gate rows, or query/key/value
+rows: the L1 norm of Li et al., 2017, per weight, so that sets of different widths compare alike). Global and
+layer-wise magnitude are therefore the same here; `random` draws the units at random. Pruning the same fraction in
+every set keeps the counts equal across layers, which the configuration of a smaller model needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+
+from ..errors import LTHInputError
+from ..masks import TicketMask
+from ..pruning import num_to_prune
+from .base import is_random_strategy
+from .units import UnitSet, find_unit_sets
+
+
+class ChannelGranularity:
+    """Prunes and draws masks unit by unit over the model's unit sets."""
+
+    name = "channel"
+
+    def __init__(self, model: torch.nn.Module):
+        self.unit_sets = find_unit_sets(model)
+
+    def prunable_names(self, model: torch.nn.Module, scope: list[str]) -> list[str]:
+        """The masked tensors: those of the unit sets whose producers are all in `scope`, in the model's order.
+        Readers outside the scope join (their columns must go with the unit); other scope tensors stay dense."""
+        chosen = [s for s in self.unit_sets if all(b.param in scope for b in s.producers)]
+        if not chosen:
+            raise LTHInputError(
+                f"lth_granularity channel: lth_prune_scope leaves out the weights of every unit set "
+                f"({', '.join(s.name for s in self.unit_sets[:4])}, ...)."
+            )
+        self.unit_sets = chosen
+        wanted = {param for s in chosen for param in s.masked_params}
+        return [name for name, _ in model.named_parameters() if name in wanted]
+
+    def prune(self, strategy: str, weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float,
+              seed: int = 0) -> TicketMask:
+        """Remove `fraction` of the surviving units of each set (rounded per set)."""
+        random = is_random_strategy(strategy, self.name)
+        new = {name: m.clone() for name, m in mask.items()}
+        for index, unit_set in enumerate(self.unit_sets):
+            alive = unit_alive(mask, unit_set)
+            survivors = torch.nonzero(alive).flatten()
+            k = num_to_prune(fraction, len(survivors))
+            if k == 0:
+                continue
+            scores = _random_scores(unit_set, seed, index) if random else unit_scores(weights, unit_set)
+            order = torch.argsort(scores[survivors], stable=True)  # ties: the earliest unit goes first
+            set_units(new, unit_set, survivors[order[:k]], False)
+        return TicketMask(new)
+
+    def random_like(self, mask: TicketMask, seed: int) -> TicketMask:
+        """Random units, as many per set as `mask` keeps (the random-pruning control's mask)."""
+        new = {name: torch.ones_like(m, device="cpu") for name, m in mask.items()}
+        for index, unit_set in enumerate(self.unit_sets):
+            kept = int(unit_alive(mask, unit_set).sum())
+            order = torch.argsort(_random_scores(unit_set, seed, index), stable=True)
+            set_units(new, unit_set, order[: unit_set.size - kept], False)
+        return TicketMask(new)
+
+    def describe(self, mask: TicketMask) -> dict[str, int]:
+        """Units kept per set."""
+        return {s.name: int(unit_alive(mask, s).sum()) for s in self.unit_sets}
+
+
+def unit_alive(mask: Mapping[str, torch.Tensor], unit_set: UnitSet) -> torch.Tensor:
+    """Which units keep any producing weight (bool, one per unit)."""
+    alive = torch.zeros(unit_set.size, dtype=torch.bool)
+    all_units = torch.arange(unit_set.size)
+    for block in unit_set.producers:
+        m = mask[block.param].cpu()
+        rows = torch.movedim(m, block.dim, 0)[block.indices(all_units).reshape(-1)]
+        alive |= rows.reshape(unit_set.size, -1).any(dim=1)
+    return alive
+
+
+def unit_scores(weights: Mapping[str, torch.Tensor], unit_set: UnitSet) -> torch.Tensor:
+    """Mean |w| over each unit's producing weights (float64, one per unit)."""
+    total = torch.zeros(unit_set.size, dtype=torch.float64)
+    count = 0
+    all_units = torch.arange(unit_set.size)
+    for block in unit_set.producers:
+        w = torch.movedim(weights[block.param].detach().cpu().double().abs(), block.dim, 0)
+        rows = w[block.indices(all_units).reshape(-1)].reshape(unit_set.size, -1)
+        total += rows.sum(dim=1)
+        count += rows.shape[1]
+    return total / count
+
+
+def set_units(masks: dict[str, torch.Tensor], unit_set: UnitSet, units: torch.Tensor, value: bool) -> None:
+    """Set the masks of `units` to `value` in every producer and reader block, in place."""
+    if len(units) == 0:
+        return
+    for block in unit_set.producers + unit_set.readers:
+        view = torch.movedim(masks[block.param], block.dim, 0)
+        view[block.indices(units).reshape(-1)] = value
+
+
+def _random_scores(unit_set: UnitSet, seed: int, index: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + index)
+    return torch.rand(unit_set.size, generator=generator, dtype=torch.float64)
