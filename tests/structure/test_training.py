@@ -71,12 +71,12 @@ def test_a_staged_shrunk_ticket_loads_smaller_without_hf_lth_state_and_gives_the
     staged = stage_ticket(tmp_path / "run", tmp_path / "staged", round_index=2, shrink=True)
     shrunk = AutoModelForSequenceClassification.from_pretrained(staged).eval()
     ticket = AutoModelForSequenceClassification.from_pretrained(ExperimentFolder(tmp_path / "run").round_dir(2)).eval()
-    assert (shrunk.config.intermediate_size, ticket.config.intermediate_size) == (16, 32)
+    assert (shrunk.config.intermediate_size, ticket.config.intermediate_size) == (8, 32)
     assert not (staged / MASK_FILE).exists()
     ids = torch.tensor(dataset["input_ids"][:4])
     torch.testing.assert_close(shrunk(input_ids=ids).logits, ticket(input_ids=ids).logits, rtol=1e-5, atol=1e-6)
     info = shrunk.config.lth["shrunk"]
-    assert info["changed"] == {"intermediate_size": [32, 16]} and info["speedup"] > 0
+    assert info["changed"] == {"intermediate_size": [32, 8]} and info["speedup"] > 0
     card = (staged / "README.md").read_text()
     assert "shrunk into a smaller dense model" in card and f"{info['speedup']:.2f}×" in card
     assert "--lth_init_mask" not in card  # no mask to keep training under
