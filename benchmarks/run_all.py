@@ -32,6 +32,7 @@ BENCHMARKS = {  # name -> (module, result file stem, the target it measures)
     "memory": ("bench_memory", "memory", "3. memory"),
     "data": ("bench_data", "data", "4. data"),
     "compact": ("bench_compact", "compact", "5. tickets on disk"),
+    "inference": ("bench_inference", "inference", "6. inference of tickets"),
 }
 
 

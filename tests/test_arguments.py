@@ -27,6 +27,9 @@ from hf_lth.rewinding import RewindToInit, RewindToStep, parse_rewind
         (["--lth_control_rounds", "last"], r"lth_control_rounds .* got 'last'"),
         (["--lth_rewind_steps", "50,-1"], r"lth_rewind_steps must be steps >= 0 like '0,50,200', got '50,-1'"),
         (["--lth_rewind_steps", "5", "x"], r"lth_rewind_steps must be steps >= 0 .* got '5,x'"),
+        (["--lth_granularity", "filters"], r"lth_granularity must be unstructured, channel or N:M .* got 'filters'"),
+        (["--lth_granularity", "4:4"], r"0 < N < M \(e.g. 2:4\), got '4:4'"),
+        (["--lth_push_shrunk"], "lth_push_shrunk needs a channel ticket"),
     ],
 )
 def test_bad_flags_are_named(flags, message):

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 EXPECTED_FIGURES = {
@@ -19,6 +21,8 @@ EXPECTED_FIGURES = {
     "memory_quick": ["LTHTrainer round peak RSS", "TicketMask in memory", "rewind point"],
     "data_quick": ["tokenise + encode IMDb train", "WordPiece"],
     "compact_quick": ["cnn: compact ticket weights", "bert-base: compact ticket weights"],
+    "inference_quick": ["cnn: shrunk channel ticket, 50% of units removed, batch 64", "lstm: dense, batch 1 latency",
+                        "minilm: torch.sparse CSR, 90% unstructured, batch 64"],
 }
 
 
@@ -37,7 +41,7 @@ def test_run_all_quick_prints_every_figure_beside_its_anchor(tmp_path):
         for row in result["rows"]:
             assert row["value"] == row["value"], (stem, row)  # not NaN
     summary = (tmp_path / "summary_quick.md").read_text()
-    for target in ("1. step overhead", "2. pruning step", "3. memory", "4. data", "5. tickets on disk"):
+    for target in ("1. step overhead", "2. pruning step", "3. memory", "4. data", "5. tickets on disk", "6. inference of tickets"):
         assert target in summary
 
 
@@ -68,3 +72,14 @@ def test_quick_benchmarks_read_the_shipped_samples_even_beside_full_data(tmp_pat
     assert common.data_file("imdb", "train") == tmp_path / "imdb" / "train.parquet"
     assert common.data_file("imdb", "train", sample=True) == REPO_ROOT / "hf_lth" / "sample_data" / "imdb_train.parquet"
     assert capsys.readouterr().err == ""
+
+
+def test_the_2_of_4_gpu_benchmark_says_it_has_nothing_to_measure_without_a_gpu():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here: the benchmark measures instead (run it by hand)")
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / "bench_semi_structured_gpu.py")],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("skipped: no CUDA GPU")
