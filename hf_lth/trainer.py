@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 from safetensors.torch import save_file
+from torch.utils.data import Dataset
 from transformers import Trainer, TrainerState
 from transformers.trainer_utils import TrainOutput, get_last_checkpoint, set_seed
 
@@ -60,7 +61,7 @@ class LTHTrainer(Trainer):
         model: torch.nn.Module | None = None,
         args: LTHArguments | None = None,
         *,
-        test_dataset=None,
+        test_dataset: Dataset | None = None,
         mask: TicketMask | None = None,
         ticket_metadata: dict[str, Any] | None = None,
         experiment_settings: dict[str, dict[str, Any]] | None = None,

@@ -1,4 +1,5 @@
-"""The README's Python example runs as written, offline, and writes what the CLI writes."""
+"""The documentation's Python example (Getting started) runs as written, offline, and writes what the CLI writes;
+the README keeps its two commands and links to the pages."""
 
 import os
 import re
@@ -10,8 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def readme_python_example() -> str:
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n## In Python\n", 1)[1].split("\n## ", 1)[0]
+    page = (REPO_ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    section = page.split("\n## In Python\n", 1)[1].split("\n## ", 1)[0]
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
@@ -29,3 +30,15 @@ def test_readme_python_example_runs_offline(tmp_path):
                  "controls/random_pruning/round_02"):
         assert (out / name).exists(), name
     assert "| round | sparsity %" in (out / "report.md").read_text()
+
+
+def test_readme_is_the_two_command_quick_start_and_links_the_pages():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    quick = readme.split("\n## Quick start (two commands, offline)\n", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.*?)```", quick, re.DOTALL)
+    assert [c.strip().splitlines()[0].split(" && ")[-1] for c in commands] == [
+        "accelerate launch --config_file examples/accelerate_single.yaml examples/run_lth.py",
+        "python -m pytest tests",
+    ]
+    for link in re.findall(r"\]\((docs/[^)#]+|examples/[^)#]+)\)", readme):
+        assert (REPO_ROOT / link).is_file(), link

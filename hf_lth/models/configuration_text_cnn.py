@@ -4,6 +4,7 @@ This file imports nothing of `hf_lth`, so that it also works as a `trust_remote_
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from transformers import PretrainedConfig
 
@@ -31,7 +32,7 @@ class TextCNNConfig(PretrainedConfig):
         filter_sizes: Sequence[int] = (3, 4, 5),
         dropout: float = 0.5,
         pad_token_id: int = 0,
-        **kwargs,
+        **kwargs: Any,
     ):
         filter_sizes = [int(k) for k in filter_sizes]
         if not filter_sizes or min(filter_sizes) < 1:

@@ -3,6 +3,8 @@
 This file imports nothing of `hf_lth`, so that it also works as a `trust_remote_code` file.
 """
 
+from typing import Any
+
 from transformers import PretrainedConfig
 
 RNN_CELLS = ("rnn", "lstm", "gru")
@@ -40,7 +42,7 @@ class TextRNNConfig(PretrainedConfig):
         cell: str = "lstm",
         pooling: str = "last",
         pad_token_id: int = 0,
-        **kwargs,
+        **kwargs: Any,
     ):
         if cell not in RNN_CELLS:
             raise ValueError(f"cell must be one of {', '.join(RNN_CELLS)}, got {cell!r}")

@@ -62,3 +62,15 @@ def test_layers_with_different_unit_counts_are_refused():
     masks["classifier.weight"][:, 0] = False
     with pytest.raises(LTHInputError, match=r"different numbers of units \(\[5, 6\]\)"):
         shrink_model(model, TicketMask(masks))
+
+
+def test_heads_can_be_removed_in_memory_with_the_same_logits():
+    model = MODELS["bert"]().eval()
+    mask = channel_ticket(model)
+    mask.apply_(model)
+    ids = torch.randint(1, 50, (3, 12))
+    result = shrink_model(model, mask, remove_heads=True)
+    assert not result.loadable and result.kept_as_zeros == []
+    query = result.model.bert.encoder.layer[0].attention.self.query
+    assert query.out_features == model.config.hidden_size // 2  # one head of two left
+    torch.testing.assert_close(result.model(input_ids=ids).logits, model(input_ids=ids).logits, rtol=1e-5, atol=1e-6)
