@@ -108,7 +108,7 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
         phased(lth_trainer_module, "load_state_in_place", "rewind (load weights)")
         phased(ExperimentFolder, "write_round", "save ticket")
         phased(LTHTrainer, "_set_mask", "set mask")
-        phased(lth_trainer_module, "prune", "prune")
+        phased(LTHTrainer, "_prune_fn", "prune")
         trainer = LTHTrainer(model=model, args=LTHArguments(**common_args, lth_rounds=1, lth_evaluate_test=False),
                              train_dataset=train, eval_dataset=evaluation, data_collator=default_data_collator)
         trainer.find_tickets()
