@@ -21,15 +21,28 @@ from pathlib import Path
 from hf_lth.report import load_branches, load_results
 from summarize_branches import mean_std  # experiments/, the script's folder
 
-TARGETS = {"67.2%": ("67", 5, 2), "89.3%": ("89", 10, 4)}  # label -> (branch tag, IMP round, fast-IMP round)
+# The TextCNN study's defaults (time_to_ticket.sh): label -> (branch tag, IMP round, fast-IMP round; 0: none).
+TARGETS = {"67.2%": ("67", 5, 2), "89.3%": ("89", 10, 4)}
 IMP_LINES = {"IMP, rewind to init": "main", "IMP, rewind to step 20": "step20", "IMP, LR rewinding": "lr"}
 
 
-def method_rounds(tag: str, imp_round: int, fast_round: int) -> dict[str, tuple[str, int, bool]]:
+def parse_targets(spec: str) -> dict[str, tuple[str, int, int]]:
+    """"80%=80:4:0,..." -> {"80%": ("80", 4, 0)}."""
+    targets = {}
+    for item in spec.split(","):
+        label, _, rest = item.partition("=")
+        tag, imp_round, fast_round = rest.split(":")
+        targets[label] = (tag, int(imp_round), int(fast_round))
+    return targets
+
+
+def method_rounds(tag: str, imp_round: int, fast_round: int, imp_lines: dict[str, str] = IMP_LINES,
+                  ) -> dict[str, tuple[str, int, bool]]:
     """Method label -> (line, round, whether the line pays for round 0)."""
-    rounds = {label: (line, imp_round, True) for label, line in IMP_LINES.items()}
+    rounds = {label: (line, imp_round, True) for label, line in imp_lines.items()}
+    if fast_round:
+        rounds["IMP, 42.8% per round"] = ("imp_fast", fast_round, True)
     rounds.update({
-        "IMP, 42.8% per round": ("imp_fast", fast_round, True),
         "one-shot": (f"oneshot{tag}", 1, True),
         "GMP": (f"gmp{tag}", 1, False),
         "early-bird": (f"eb{tag}", 1, False),
@@ -66,7 +79,8 @@ def control_gaps(seeds: list[dict], methods: dict, key: str) -> dict[tuple[str, 
     return gaps
 
 
-def summarize(folders: list[Path], metric: str) -> tuple[list[str], dict[str, dict]]:
+def summarize(folders: list[Path], metric: str, targets: dict[str, tuple[str, int, int]] = TARGETS,
+              imp_lines: dict[str, str] = IMP_LINES) -> tuple[list[str], dict[str, dict]]:
     """The table's Markdown lines and, per sparsity, each method's (cost, tests, deltas, relative cost)."""
     seeds = [{"main": load_results(f), **load_branches(f)} for f in folders]
     val, test = f"eval_{metric}", f"test_{metric}"
@@ -74,10 +88,10 @@ def summarize(folders: list[Path], metric: str) -> tuple[list[str], dict[str, di
              "seeds; cost in dense trainings (optimizer steps / round 0's) and training seconds, means. Sparsity: of all "
              "prunable weights / without the embedding. Δ: minus the reference IMP line, paired within each seed.", ""]
     plot_data = {}
-    for label, (tag, imp_round, fast_round) in TARGETS.items():
-        methods = method_rounds(tag, imp_round, fast_round)
+    for label, (tag, imp_round, fast_round) in targets.items():
+        methods = method_rounds(tag, imp_round, fast_round, imp_lines)
         table = {name: [entry(seed, *spec) for seed in seeds] for name, spec in methods.items()}
-        imp_val = {name: statistics.fmean(e[val] for e in table[name] if e) for name in IMP_LINES
+        imp_val = {name: statistics.fmean(e[val] for e in table[name] if e) for name in imp_lines
                    if any(table[name])}
         reference = max(imp_val, key=imp_val.get)
         ref = table[reference]
@@ -127,8 +141,14 @@ def main() -> None:
     parser.add_argument("folders", nargs="+", type=Path)
     parser.add_argument("--metric", default="accuracy", choices=["accuracy", "f1"])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--targets", type=parse_targets, default=TARGETS,
+                        help="LABEL=TAG:IMP_ROUND:FAST_ROUND,... (fast round 0: no fast IMP line); default: the CNN study's")
+    parser.add_argument("--imp-lines", default=",".join(IMP_LINES.values()),
+                        help="the IMP lines to compare with (main, step20, lr)")
     args = parser.parse_args()
-    lines, plot_data = summarize(args.folders, args.metric)
+    names = {line: label for label, line in IMP_LINES.items()}
+    imp_lines = {names.get(line, f"IMP, {line}"): line for line in args.imp_lines.split(",")}
+    lines, plot_data = summarize(args.folders, args.metric, args.targets, imp_lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     fig = plot(plot_data, args.metric, args.out.name)
