@@ -16,12 +16,24 @@ _DATASET_IDS = {"imdb": "stanfordnlp/imdb", "yelp_review_full": "Yelp/yelp_revie
 
 def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, command: str | None = None,
                 plot_file: str | None = None, remote_code: bool = True, shrunk: dict[str, Any] | None = None) -> ModelCard:
-    """The card of one ticket: metadata (tags, dataset, eval results, base model) and a body with the round table,
-    the plot, the command that produced it, and how to load the ticket and keep training it under its mask.
+    """The model card of one ticket.
 
-    `remote_code`: whether the ticket's config maps its classes to code shipped in the folder (TextCNN/TextRNN);
-    a transformers architecture such as BERT loads without it, and the card says so. `shrunk`: what shrinking a
-    channel ticket changed and its measured speed (`hf_lth.hub.stage_ticket(shrink=True)`).
+    Its metadata gives the tags, dataset, eval results and base model; its body the round table, the plot, the
+    command that produced the ticket, and how to load the ticket and keep training it under its mask.
+
+    Args:
+        record: the ticket's round record (from `lth_results.json`).
+        results: the experiment's results, for the round table.
+        repo_id: the Hub repository (or local folder) the loading snippets name; its last part names the model.
+        command: the command that produced the experiment, shown under "Reproduce"; None leaves it out.
+        plot_file: the accuracy-versus-sparsity plot's file name beside the card; None leaves it out.
+        remote_code: whether the ticket's config maps its classes to code shipped in the folder (TextCNN/TextRNN);
+            a transformers architecture such as BERT loads without it, and the card says so.
+        shrunk: what shrinking a channel ticket changed and its measured speed
+            (`hf_lth.hub.stage_ticket(shrink=True)`); None for an unshrunk ticket.
+
+    Returns:
+        The card; `.save(path)` writes it as a README.
     """
     dataset = str(record.get("dataset") or "unknown")
     dataset_id = _DATASET_IDS.get(dataset, dataset)

@@ -27,7 +27,13 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
 
 class LTHArgumentParser(HfArgumentParser):
-    """`HfArgumentParser` with hf_lth's flags first in `--help` and experiment files (see the module docstring)."""
+    """`HfArgumentParser` with hf_lth's flags first in `--help` and experiment files (see the module docstring).
+
+    Args:
+        dataclass_types: the argument dataclasses, e.g. `(ModelArguments, DataArguments, LTHArguments)`.
+        **kwargs (Any): passed to `HfArgumentParser` (`argparse.ArgumentParser` options); `formatter_class` and
+            `usage` default to hf_lth's.
+    """
 
     def __init__(self, dataclass_types: Iterable[type], **kwargs: Any):
         kwargs.setdefault("formatter_class", _HelpFormatter)

@@ -189,7 +189,14 @@ class DataArguments:
 
 @dataclass
 class TextClassificationData:
-    """Splits `train`, `validation` and (usually) `test`, each with columns `text` and `label` (int id)."""
+    """Splits `train`, `validation` and (usually) `test`, each with columns `text` and `label` (int id).
+
+    Args:
+        raw: the splits, by name.
+        num_labels: how many classes there are.
+        id2label: class id -> label name.
+        label2id: label name -> class id.
+    """
 
     raw: DatasetDict
     num_labels: int
@@ -198,7 +205,18 @@ class TextClassificationData:
 
 
 def load_text_classification_data(data_args: DataArguments, seed: int = 42) -> TextClassificationData:
-    """Load, clean, label-encode and split the data that `data_args` describes (see the module docstring)."""
+    """Load, clean, label-encode and split the data that `data_args` describes (see the module docstring).
+
+    Args:
+        data_args: which data to load and how to split it.
+        seed: seeds the validation split, the `max_*_samples` subsets and the shuffle of train.
+
+    Returns:
+        The splits and their label names.
+
+    Raises:
+        LTHInputError: a missing column, a bad label, an unreadable file, or a single class left in train.
+    """
     splits, where, (text_column, label_column), label_names = _load_splits(data_args)
     splits = {
         name: _drop_empty_texts(_select_columns(ds, text_column, label_column, where[name]), where[name])
@@ -241,6 +259,20 @@ def tokenize_dataset(
     (`token_type_ids` if the tokenizer makes them) and `labels`; long texts are truncated.
 
     The map is deterministic, so for file-backed data a second call reuses the datasets cache.
+
+    Args:
+        data: the splits, from `load_text_classification_data` or any `DatasetDict` with a `text` and a `label`
+            column.
+        tokenizer: the tokenizer to encode with.
+        max_seq_length: longer texts are truncated to this many tokens (at most the tokenizer's
+            `model_max_length`).
+        pad_to_max_length: pad every row to `max_seq_length` (needs a pad token); else leave padding to the
+            data collator.
+        num_proc: processes for `Dataset.map` (None: this one).
+        load_from_cache_file: reuse a cached result of the same map.
+
+    Returns:
+        The tokenised splits.
     """
     dataset = data.raw if isinstance(data, TextClassificationData) else data
     if max_seq_length > tokenizer.model_max_length:
@@ -274,7 +306,16 @@ def tokenize_dataset(
 def build_data_collator(
     tokenizer: PreTrainedTokenizerBase, pad_to_max_length: bool, pad_to_multiple_of: int | None = None
 ):
-    """`default_data_collator` when every row is already padded to max length, else dynamic padding."""
+    """`default_data_collator` when every row is already padded to max length, else dynamic padding.
+
+    Args:
+        tokenizer: the tokenizer that pads (it needs a pad token for dynamic padding).
+        pad_to_max_length: whether `tokenize_dataset` already padded every row.
+        pad_to_multiple_of: with dynamic padding, round each batch's length up to a multiple of this.
+
+    Returns:
+        collator (Callable): `default_data_collator`, or a `DataCollatorWithPadding`, to give the Trainer.
+    """
     if pad_to_max_length:
         return default_data_collator
     if tokenizer.pad_token is None:

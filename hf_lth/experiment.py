@@ -47,9 +47,15 @@ def round_name(index: int) -> str:
 
 
 class ExperimentFolder:
-    """Paths and bookkeeping of one line of an experiment under `root` (the Trainer's `output_dir`): the main
-    line (`branch=None`) or the branch `branch`. Round 0 and the rewind points belong to the trunk and are
-    shared by every line."""
+    """Paths and bookkeeping of one line of an experiment.
+
+    A line lives under `root` (the Trainer's `output_dir`): the main line (`branch=None`) or the branch
+    `branch`. Round 0 and the rewind points belong to the trunk and are shared by every line.
+
+    Args:
+        root: the experiment's folder (the Trainer's `output_dir`).
+        branch: the branch's name (letters, digits, `_`, `.` and `-`); None for the main line.
+    """
 
     def __init__(self, root: str | Path, branch: str | None = None):
         if branch is not None and not _BRANCH_NAME.match(branch):

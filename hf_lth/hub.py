@@ -44,6 +44,20 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
     `repo_id` (staging only), the card's loading snippets read the staged folder itself. With `shrink`, a channel
     ticket goes out as the smaller dense model (`hf_lth.structure.shrink_model`, without its mask), and the card
     gives its throughput against the dense model's, measured while staging.
+
+    Args:
+        output_dir: the finished experiment's folder.
+        staging_dir: where to write the staged ticket (replaced as a whole).
+        repo_id: the Hub repository the card's loading snippets name; None for the staged folder itself.
+        round_index: the round to stage; None for the best ticket on validation.
+        command: the command that produced the experiment, shown in the card.
+        shrink: stage a channel ticket as its shrunk dense model, with its measured speed.
+
+    Returns:
+        `staging_dir`, as a `Path`.
+
+    Raises:
+        LTHInputError: `output_dir` is no finished experiment, or `round_index` no finished round of it.
     """
     folder = ExperimentFolder(output_dir)
     if not folder.results_path.is_file():
@@ -99,10 +113,26 @@ def _shrink_staged(folder: Path) -> dict[str, Any]:
 def push_ticket(output_dir: str | Path, repo_id: str, round_index: int | None = None, private: bool | None = None,
                 token: str | None = None, command: str | None = None, commit_message: str | None = None,
                 shrink: bool = False) -> str:
-    """Stage a ticket (best on validation by default; shrunk with `shrink`) and upload it to `repo_id`; return the
-    commit URL.
+    """Stage a ticket (best on validation by default; shrunk with `shrink`) and upload it to `repo_id`.
 
-    Raises `LTHHubError` with one sentence when offline or when the Hub refuses; `output_dir` is never modified.
+    The ticket is staged in `output_dir/hub_staging/` (see `stage_ticket`); no other file of `output_dir` is
+    modified.
+
+    Args:
+        output_dir: the finished experiment's folder.
+        repo_id: the Hub repository to upload to (created if missing).
+        round_index: the round to push; None for the best ticket on validation.
+        private: whether a newly created repository is private (None: the Hub's default).
+        token: a Hugging Face token; None for the one stored by `hf auth login` or `HF_TOKEN`.
+        command: the command that produced the experiment, shown in the card.
+        commit_message: the upload's commit message; None for one naming the experiment.
+        shrink: push a channel ticket as its shrunk dense model.
+
+    Returns:
+        The commit URL.
+
+    Raises:
+        LTHHubError: offline, or the Hub refused the upload (one sentence; the staged ticket is kept).
     """
     staging = Path(output_dir) / "hub_staging" / repo_id.replace("/", "--")
     stage_ticket(output_dir, staging, repo_id, round_index, command, shrink=shrink)
@@ -123,7 +153,19 @@ def push_ticket(output_dir: str | Path, repo_id: str, round_index: int | None = 
 
 
 def load_ticket_mask(source: str | Path, token: str | None = None, cache_dir: str | None = None) -> TicketMask:
-    """A ticket's mask from a mask file, a ticket folder, or a Hub repository id holding `lth_mask.safetensors`."""
+    """A ticket's mask from a mask file, a ticket folder, or a Hub repository id holding `lth_mask.safetensors`.
+
+    Args:
+        source: a local mask file or ticket folder, or a Hub repository id.
+        token: a Hugging Face token for a private repository.
+        cache_dir: the Hub download cache; None for the default.
+
+    Returns:
+        The ticket's mask.
+
+    Raises:
+        LTHInputError: `source` is neither a local mask nor a reachable Hub repository with one.
+    """
     path = Path(source)
     if path.is_dir():
         path = path / MASK_FILE
@@ -144,6 +186,17 @@ def fit_mask_to_model(mask: TicketMask, model, allow_mismatched: bool = False) -
 
     Transferring a ticket to a dataset with another number of labels changes the classifier's shape: with
     `--ignore_mismatched_sizes` that layer is re-initialised by `from_pretrained` and starts dense here.
+
+    Args:
+        mask: the ticket's mask.
+        model (torch.nn.Module): the model the mask is to prune.
+        allow_mismatched: keep a tensor whose shape differs from the model's dense instead of failing.
+
+    Returns:
+        `mask` itself, or a copy with the mismatched tensors dense.
+
+    Raises:
+        LTHInputError: the mask names a parameter the model lacks, or (without `allow_mismatched`) a shape differs.
     """
     if not allow_mismatched:
         mask.check_fits(model, "the initial mask")

@@ -22,6 +22,9 @@ class TicketMask(Mapping[str, torch.Tensor]):
 
     The mask never lives inside the model: `apply_` multiplies it into the weights in place, which the
     trainer does after every optimizer step and after every rewind.
+
+    Args:
+        masks: parameter name -> tensor of the parameter's shape, nonzero where the weight is kept (stored as bool).
     """
 
     def __init__(self, masks: Mapping[str, torch.Tensor]):

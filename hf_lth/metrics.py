@@ -29,7 +29,14 @@ def load_metric(name: str):
 
 
 def compute_metrics(eval_pred: EvalPrediction) -> dict[str, float]:
-    """Accuracy and macro-F1 of the arg-max prediction; the logits may be a tuple (first item used)."""
+    """Accuracy and macro-F1 of the arg-max prediction; the logits may be a tuple (first item used).
+
+    Args:
+        eval_pred: the Trainer's predictions (logits) and label ids.
+
+    Returns:
+        `{"accuracy": ..., "f1": ...}`, as floats.
+    """
     logits, labels = eval_pred.predictions, eval_pred.label_ids
     if isinstance(logits, (tuple, list)):
         logits = logits[0]

@@ -153,7 +153,18 @@ def _load_error(kind: str, name: str, error: Exception) -> LTHInputError:
 
 
 def load_tokenizer(model_args: ModelArguments, train_texts: Sequence[str]) -> PreTrainedTokenizerBase:
-    """Train a tokenizer on `train_texts` for a preset, else load `tokenizer_name` or `model_name_or_path`."""
+    """Train a tokenizer on `train_texts` for a preset, else load `tokenizer_name` or `model_name_or_path`.
+
+    Args:
+        model_args: the model (a preset or a checkpoint) and where its tokenizer comes from.
+        train_texts: the texts a preset's tokenizer is trained on (ignored when one is loaded).
+
+    Returns:
+        The tokenizer.
+
+    Raises:
+        LTHInputError: the tokenizer to load is neither a local folder nor a reachable Hub repository.
+    """
     preset = model_args.preset
     name = model_args.tokenizer_name or model_args.checkpoint()
     if preset is not None and model_args.tokenizer_name is None:
@@ -173,7 +184,20 @@ def load_model(
     num_labels: int,
     id2label: dict[int, str] | None = None,
 ) -> PreTrainedModel:
-    """Build a preset from scratch (sized to `tokenizer`), or load a pretrained classifier with a `num_labels` head."""
+    """Build a preset from scratch (sized to `tokenizer`), or load a pretrained classifier with a `num_labels` head.
+
+    Args:
+        model_args: the model (a preset or a checkpoint) and its config overrides.
+        tokenizer: the tokenizer; a preset takes its vocabulary size and pad token id.
+        num_labels: how many classes the head predicts.
+        id2label: class id -> label name; None for `LABEL_0`, `LABEL_1`, ...
+
+    Returns:
+        The sequence-classification model.
+
+    Raises:
+        LTHInputError: inconsistent labels, bad `config_overrides`, or a model that cannot be loaded.
+    """
     id2label = dict(id2label) if id2label is not None else {i: f"LABEL_{i}" for i in range(num_labels)}
     if len(id2label) != num_labels:
         raise LTHInputError(f"id2label has {len(id2label)} labels but num_labels is {num_labels}.")

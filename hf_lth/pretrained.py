@@ -52,7 +52,15 @@ def default_cache_dir() -> Path:
 def pretrained_preset_path(name: str, cache_dir: str | os.PathLike | None = None) -> Path:
     """The local folder of the pretrained preset `name`, unpacked on first use (a plain `from_pretrained` folder).
 
-    Raises `LTHInputError` naming the extra to install when the package that ships it is missing.
+    Args:
+        name: a key of `PRETRAINED_PRESETS`.
+        cache_dir: where presets are unpacked; None for `$HF_HOME/hf_lth`.
+
+    Returns:
+        The preset's folder.
+
+    Raises:
+        LTHInputError: the package that ships the preset is missing (the message names the extra to install).
     """
     preset = PRETRAINED_PRESETS[name]
     target = Path(cache_dir or default_cache_dir()) / preset.folder

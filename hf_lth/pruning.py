@@ -54,7 +54,21 @@ def register_strategy(name: str) -> Callable[[PruningStrategy], PruningStrategy]
 def prune(
     strategy: str, weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int = 0
 ) -> TicketMask:
-    """Remove `fraction` of the weights that `mask` keeps, by `strategy`; returns a new nested mask."""
+    """Remove `fraction` of the weights that `mask` keeps, by `strategy`; returns a new nested mask.
+
+    Args:
+        strategy: a key of `PRUNING_STRATEGIES` (`global_magnitude`, `layerwise_magnitude`, `random`, ...).
+        weights: parameter name -> the weights the strategy scores (e.g. the trained ones).
+        mask: the current mask; only the weights it keeps can be pruned.
+        fraction: the share of the surviving weights to remove, in [0, 1].
+        seed: seeds the strategies that draw at random.
+
+    Returns:
+        The new mask, nested in `mask`.
+
+    Raises:
+        LTHInputError: an unknown strategy, or a fraction outside [0, 1].
+    """
     if strategy not in PRUNING_STRATEGIES:
         raise LTHInputError(f"unknown pruning strategy '{strategy}'; choose one of {sorted(PRUNING_STRATEGIES)}.")
     if not 0.0 <= fraction <= 1.0:
@@ -101,7 +115,15 @@ def random_global(weights: Mapping[str, torch.Tensor], mask: TicketMask, fractio
 
 
 def random_mask_like(mask: TicketMask, seed: int) -> TicketMask:
-    """A random mask keeping exactly as many weights per tensor as `mask` does (the random-pruning control)."""
+    """A random mask keeping exactly as many weights per tensor as `mask` does (the random-pruning control).
+
+    Args:
+        mask: the mask whose per-tensor counts to keep.
+        seed: seeds the draw (the same seed gives the same mask on every device).
+
+    Returns:
+        The random mask.
+    """
     new = {}
     with _single_threaded():
         for i, (name, m) in enumerate(mask.items()):

@@ -36,10 +36,17 @@ def _accuracy_cell(record: dict[str, Any] | None, key: str) -> str:
 
 
 def round_table(results: dict[str, Any]) -> str:
-    """A Markdown table: one row per round, the controls' test accuracy beside it, the best ticket and collapsed
-    rounds (nearly all validation predictions in one class) marked.
+    """A Markdown table of an experiment's rounds.
 
-    Sparsity is of all prunable weights, then (where the embedding is prunable) of those outside the embedding.
+    One row per round, the controls' test accuracy beside it, the best ticket and collapsed rounds (nearly all
+    validation predictions in one class) marked. Sparsity is of all prunable weights, then (where the embedding
+    is prunable) of those outside the embedding.
+
+    Args:
+        results: the experiment's results (the contents of `lth_results.json`).
+
+    Returns:
+        The table, as Markdown text.
     """
     controls = results.get("controls", {})
     by_round = {kind: {r["round"]: r for r in records} for kind, records in controls.items()}
@@ -210,6 +217,15 @@ def plot_accuracy_vs_sparsity(
     validation ones are plotted. The dense model is a dashed line, the best ticket a star, collapsed rounds
     red crosses; where the embedding is prunable, the top axis gives the sparsity without it. Given several
     experiments (seeds), each curve is their mean per round with a band of one standard deviation.
+
+    Args:
+        results: one experiment's results (the contents of `lth_results.json`), or a list of them, one per seed.
+        path: where to write the PNG.
+        split: `"test"` or `"eval"` (validation).
+        title: the plot's title; None for "Accuracy versus sparsity".
+
+    Returns:
+        The PNG's path.
     """
     runs = results if isinstance(results, list) else [results]
     metric = "f1" if runs[0].get("selection_metric") == "eval_f1" else "accuracy"
@@ -347,9 +363,21 @@ def load_results(folder: str | Path) -> dict[str, Any]:
 
 
 def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
-    """Write what `hf-lth-report FOLDER` shows into an experiment folder (or a branch's): `report.md` (the round
-    table, the headline figures in words and, where there are branches, their comparison) and the plot
-    `accuracy_vs_sparsity.png` (`branches.png` too). Returns the report's text and the plot's path."""
+    """Write what `hf-lth-report FOLDER` shows into an experiment folder (or a branch's).
+
+    That is `report.md` (the round table, the headline figures in words and, where there are branches, their
+    comparison) and the plot `accuracy_vs_sparsity.png` (`branches.png` too).
+
+    Args:
+        folder: the experiment's (or a branch's) folder, holding `lth_results.json`.
+        split: the split the headline figures and plots use: `"test"` or `"eval"` (validation).
+
+    Returns:
+        The report's text and the plot's path.
+
+    Raises:
+        FileNotFoundError: `folder` holds no `lth_results.json`.
+    """
     from .experiment import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE
 
     folder = Path(folder)

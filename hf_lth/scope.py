@@ -48,6 +48,16 @@ def resolve_prune_scope(model: torch.nn.Module, spec: str = "auto") -> list[str]
     `spec` is "auto" (the family default from `DEFAULT_SCOPES`, else every linear weight outside the head),
     "no_embedding" (the same without the `nn.Embedding` weights: sparsity then counts the layers that compute),
     or comma-separated regular expressions, those starting with "!" excluding.
+
+    Args:
+        model: the model whose parameters to select.
+        spec: the `--lth_prune_scope` value.
+
+    Returns:
+        The selected parameter names.
+
+    Raises:
+        LTHInputError: an invalid regular expression, or a scope that selects no parameter.
     """
     named = list(model.named_parameters())
     if spec == NO_EMBEDDING:

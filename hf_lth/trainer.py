@@ -49,11 +49,15 @@ class LTHTrainer(Trainer):
     rounds are a branch that reuses the round 0 of the experiment in `output_dir`.
 
     Args:
+        model: the model to prune (a `PreTrainedModel` or any `nn.Module`); `model_init` is refused.
+        args: the `LTHArguments` of the experiment (a plain `TrainingArguments` is refused).
         test_dataset: evaluated after every round beside `eval_dataset` (reported, never used to select).
         mask: start from this mask instead of a dense one (e.g. a ticket found on another dataset).
         ticket_metadata: extra fields stored in every ticket's `lth` record (dataset name, command, ...).
         experiment_settings: settings that define the experiment beyond the arguments and the model, by group
             (e.g. `{"data": asdict(data_args)}`): a rerun with other values is refused (see `hf_lth.identity`).
+        **kwargs (Any): passed to `Trainer` (`train_dataset`, `eval_dataset`, `processing_class`, `data_collator`,
+            `compute_metrics`, `callbacks`, ...).
     """
 
     def __init__(

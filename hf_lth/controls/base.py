@@ -17,9 +17,15 @@ CONTROLS: dict[str, type[Control]] = {}
 class Control:
     """A control round: the ticket's round trained again with one ingredient of the ticket replaced.
 
-    `start(ticket_mask, rewind, folder, index, model, seed, granularity)` loads the control's starting weights into
-    `model` (in place) and returns its mask (of the ticket's granularity, `hf_lth.structure`); the trainer then trains it exactly as the ticket's round was trained. `seed_offset`
-    keeps each control's random draws apart from the ticket's and the other controls'.
+    A control is a subclass registered in `CONTROLS` (with `register_control`) that sets two class attributes and
+    implements one method:
+
+    - `name`: the control's `--lth_controls` value, e.g. `"random_pruning"`.
+    - `seed_offset`: added to the round's seed, which keeps each control's random draws apart from the ticket's
+      and the other controls'.
+    - `start(ticket_mask, rewind, folder, index, model, seed, granularity)`: load the control's starting weights
+      into `model` (in place) and return its mask (of the ticket's granularity, `hf_lth.structure`); the trainer
+      then trains it exactly as the ticket's round was trained.
     """
 
     name: ClassVar[str]
@@ -27,6 +33,20 @@ class Control:
 
     def start(self, ticket_mask: TicketMask, rewind: Rewind, folder, index: int, model: torch.nn.Module,
               seed: int, granularity: Granularity | None = None) -> TicketMask:
+        """Load the control's starting weights into `model` and return the mask it trains under.
+
+        Args:
+            ticket_mask: the mask of the ticket of round `index`.
+            rewind: the experiment's rewinding kind, which gives the starting weights.
+            folder (ExperimentFolder): the experiment's folder.
+            index: the round whose ticket is controlled.
+            model: the model whose weights are replaced, in place.
+            seed: the control's seed (the round's seed plus `seed_offset`).
+            granularity: the ticket's granularity; None for unstructured.
+
+        Returns:
+            The control's mask, of the ticket's granularity.
+        """
         raise NotImplementedError
 
 

@@ -46,6 +46,10 @@ class TextCNNForSequenceClassification(TextCNNPreTrainedModel):
     Padding does not leak: only windows that start inside the text enter the max, embeddings of masked tokens are
     zero, and a text shorter than a filter keeps exactly one window. A text therefore gets the same logits alone
     and right-padded in a batch. Padding must be on the right. Shapes stay static (no data-dependent indexing).
+
+    Args:
+        config: the model's hyper-parameters and labels; the weights are initialised at random (load trained ones
+            with `from_pretrained`).
     """
 
     def __init__(self, config: TextCNNConfig):

@@ -67,6 +67,10 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
     text gets the same logits alone and right-padded in a batch. With `pooling="last"` the features are the last
     layer's final hidden states (forward and backward concatenated); with `"max"` or `"mean"`, its outputs pooled
     over the real tokens.
+
+    Args:
+        config: the model's hyper-parameters and labels; the weights are initialised at random (load trained ones
+            with `from_pretrained`).
     """
 
     def __init__(self, config: TextRNNConfig):

@@ -30,6 +30,21 @@ class Rewind:
     A pruned round `r` starts from `start_state(folder, r)` with the new mask multiplied in, and trains as
     `plan(round0_record, args)` says. The random-pruning control of round `r` starts from
     `control_start_state(folder, r)` under a random mask of the ticket's per-tensor sparsity.
+
+    A subclass, registered in `REWINDS` (with `register_rewind`), sets `name` (the `--lth_rewind` kind) and
+    implements:
+
+    - `from_spec(spec)` (a classmethod): the instance for a `--lth_rewind` value of its kind, or None when the
+      value is not one (the default returns `cls()`).
+    - `start_state(folder, index)`: the weights pruned round `index` starts from, before its mask is applied
+      (required).
+
+    and, where the defaults do not fit, overrides `rewind_steps()` (the steps of round 0 to keep, none by
+    default), `control_start_state(folder, index)` (the ticket's own start by default) and
+    `plan(round0, args)` (train as round 0 did, by default).
+
+    Args:
+        step: the optimizer step of round 0 that `step:K` rewinds the survivors to; 0 for the other kinds.
     """
 
     name: ClassVar[str]
@@ -76,7 +91,17 @@ def register_rewind(cls: type[Rewind]) -> type[Rewind]:
 
 
 def parse_rewind(spec: str) -> Rewind:
-    """The `Rewind` for a `--lth_rewind` value: `init`, `step:K`, `lr` or `finetune` (`step:0` is `init`)."""
+    """The `Rewind` for a `--lth_rewind` value: `init`, `step:K`, `lr` or `finetune` (`step:0` is `init`).
+
+    Args:
+        spec: the `--lth_rewind` value; surrounding whitespace is ignored.
+
+    Returns:
+        A new instance of the rewinding kind.
+
+    Raises:
+        LTHInputError: the value names no rewinding kind (the message lists the choices).
+    """
     spec = spec.strip()
     kind = spec.split(":", 1)[0]
     if kind in REWINDS:
