@@ -35,3 +35,15 @@ def test_the_notebook_runs_at_tiny_size_and_resumes(tmp_path, monkeypatch):
     images = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
               if "image/png" in o.get("data", {})]
     assert images  # the plot is shown inline
+
+
+def test_the_notebook_uses_the_api_of_getting_started():
+    import re
+
+    def imported(text: str) -> set[str]:
+        return {name.strip() for block in re.findall(r"from hf_lth import \(([^)]*)\)", text)
+                for name in block.replace("\n", " ").split(",") if name.strip()}
+
+    page = (REPO_ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    cells = "\n".join(cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code")
+    assert imported(page) and imported(page) <= imported(cells)
