@@ -80,3 +80,29 @@ def test_a_staged_shrunk_ticket_loads_smaller_without_hf_lth_state_and_gives_the
     card = (staged / "README.md").read_text()
     assert "shrunk into a smaller dense model" in card and f"{info['speedup']:.2f}×" in card
     assert "--lth_init_mask" not in card  # no mask to keep training under
+
+
+@pytest.mark.parametrize("granularity", ["channel", "2:4"])
+@pytest.mark.parametrize("method", ["gmp", "early_bird"])
+def test_cheaper_methods_find_structured_masks(tmp_path, dataset, granularity, method):
+    extra = {"lth_gmp_frequency": 1} if method == "gmp" else {"lth_eb_interval": 1, "lth_eb_window": 2}
+    trainer = make_trainer(tmp_path, dataset, lth_granularity=granularity, lth_method=method,
+                           lth_target_sparsity=0.5, **extra)
+    results = trainer.find_tickets()
+    mask = TicketMask.load(ExperimentFolder(tmp_path / "run").round_dir(1) / MASK_FILE)
+    model = tiny_bert()
+    if granularity == "channel":
+        shrink_model(model, mask)  # refuses a mask that is not made of whole units
+        assert results["rounds"][1]["units_kept"]["bert.encoder.layer.0.FFN neurons"] < 32
+    else:
+        assert all(get_granularity("2:4").pattern_holds(mask[name]) for name in mask)
+        assert results["rounds"][1]["sparsity"] == 0.5
+
+
+def test_a_channel_line_resumes_with_more_rounds(tmp_path, dataset):
+    make_trainer(tmp_path, dataset, lth_granularity="channel", lth_prune_rate=0.5, lth_rounds=1).find_tickets()
+    results = make_trainer(tmp_path, dataset, lth_granularity="channel", lth_prune_rate=0.5).find_tickets()
+    folder = ExperimentFolder(tmp_path / "run")
+    masks = [TicketMask.load(folder.round_dir(i) / MASK_FILE) for i in (1, 2)]
+    assert masks[1].is_nested_in(masks[0]) and len(results["rounds"]) == 3
+    shrink_model(tiny_bert(), masks[1])
