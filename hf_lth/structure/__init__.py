@@ -25,7 +25,9 @@ def check_granularity(spec: str) -> None:
     match = _NM.match(spec)
     if spec in ("unstructured", "channel") or (match and 0 < int(match[1]) < int(match[2])):
         return
-    raise LTHInputError(f"lth_granularity must be unstructured, channel or N:M with 0 < N < M (e.g. 2:4), got '{spec}'.")
+    raise LTHInputError(
+        f"lth_granularity must be unstructured, channel or N:M with 0 < N < M (e.g. 2:4), got '{spec}'."
+    )
 
 
 def get_granularity(spec: str, model: torch.nn.Module | None = None) -> Granularity:

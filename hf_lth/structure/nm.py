@@ -56,7 +56,8 @@ class NMGranularity:
                 scores = _random_scores(alive.shape, seed, index)
             else:
                 scores = self.groups(weights[name].detach().cpu().float().abs()).clone()
-            new[name] = _keep_top(scores.masked_fill_(~alive, -1.0), torch.full((alive.shape[0],), keep)).reshape(m.shape)
+            counts = torch.full((alive.shape[0],), keep)
+            new[name] = _keep_top(scores.masked_fill_(~alive, -1.0), counts).reshape(m.shape)
         return TicketMask(new)
 
     def random_like(self, mask: TicketMask, seed: int) -> TicketMask:

@@ -2,7 +2,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification
 
-import hf_lth  # noqa: F401  (registers TextCNN / TextRNN with the Auto classes)
+import hf_lth.models  # noqa: F401  (registers TextCNN / TextRNN with the Auto classes)
 from hf_lth.errors import LTHInputError
 from hf_lth.masks import TicketMask
 from hf_lth.pruning import prune
