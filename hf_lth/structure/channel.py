@@ -26,27 +26,30 @@ class ChannelGranularity:
     name = "channel"
 
     def __init__(self, model: torch.nn.Module):
-        self.unit_sets = find_unit_sets(model)
+        self.all_unit_sets = find_unit_sets(model)
 
     def prunable_names(self, model: torch.nn.Module, scope: list[str]) -> list[str]:
         """The masked tensors: those of the unit sets whose producers are all in `scope`, in the model's order.
         Readers outside the scope join (their columns must go with the unit); other scope tensors stay dense."""
-        chosen = [s for s in self.unit_sets if all(b.param in scope for b in s.producers)]
+        chosen = [s for s in self.all_unit_sets if all(b.param in scope for b in s.producers)]
         if not chosen:
             raise LTHInputError(
                 f"lth_granularity channel: lth_prune_scope leaves out the weights of every unit set "
-                f"({', '.join(s.name for s in self.unit_sets[:4])}, ...)."
+                f"({', '.join(s.name for s in self.all_unit_sets[:4])}, ...)."
             )
-        self.unit_sets = chosen
         wanted = {param for s in chosen for param in s.masked_params}
         return [name for name, _ in model.named_parameters() if name in wanted]
+
+    def unit_sets(self, mask: Mapping[str, torch.Tensor]) -> list[UnitSet]:
+        """The unit sets that `mask` covers whole (those `prunable_names` chose)."""
+        return unit_sets_in(mask, self.all_unit_sets)
 
     def prune(self, strategy: str, weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float,
               seed: int = 0) -> TicketMask:
         """Remove `fraction` of the surviving units of each set (rounded per set)."""
         random = is_random_strategy(strategy, self.name)
         new = {name: m.clone() for name, m in mask.items()}
-        for index, unit_set in enumerate(self.unit_sets):
+        for index, unit_set in enumerate(self.unit_sets(mask)):
             alive = unit_alive(mask, unit_set)
             survivors = torch.nonzero(alive).flatten()
             k = num_to_prune(fraction, len(survivors))
@@ -60,7 +63,7 @@ class ChannelGranularity:
     def random_like(self, mask: TicketMask, seed: int) -> TicketMask:
         """Random units, as many per set as `mask` keeps (the random-pruning control's mask)."""
         new = {name: torch.ones_like(m, device="cpu") for name, m in mask.items()}
-        for index, unit_set in enumerate(self.unit_sets):
+        for index, unit_set in enumerate(self.unit_sets(mask)):
             kept = int(unit_alive(mask, unit_set).sum())
             order = torch.argsort(_random_scores(unit_set, seed, index), stable=True)
             set_units(new, unit_set, order[: unit_set.size - kept], False)
@@ -68,7 +71,12 @@ class ChannelGranularity:
 
     def describe(self, mask: TicketMask) -> dict[str, int]:
         """Units kept per set."""
-        return {s.name: int(unit_alive(mask, s).sum()) for s in self.unit_sets}
+        return {s.name: int(unit_alive(mask, s).sum()) for s in self.unit_sets(mask)}
+
+
+def unit_sets_in(mask: Mapping[str, torch.Tensor], sets: list[UnitSet]) -> list[UnitSet]:
+    """The sets whose producer and reader tensors are all in `mask`."""
+    return [s for s in sets if all(param in mask for param in s.masked_params)]
 
 
 def unit_alive(mask: Mapping[str, torch.Tensor], unit_set: UnitSet) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch
 
 from ..errors import LTHInputError
 from ..masks import TicketMask
-from .channel import set_units, unit_alive
+from .channel import set_units, unit_alive, unit_sets_in
 from .units import UnitSet, find_unit_sets
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def shrink_model(model: torch.nn.Module, mask: TicketMask, remove_heads: bool = 
         as zeros. Raises `LTHInputError` for a mask that is not unit-shaped or whose layers keep different
         numbers of units.
     """
-    sets = [s for s in find_unit_sets(model) if all(p in mask for p in s.masked_params)]
+    sets = unit_sets_in(mask, find_unit_sets(model))
     if not sets:
         raise LTHInputError("the mask covers no unit set of the model: was it found with lth_granularity channel?")
     alive = {s.name: unit_alive(mask, s) for s in sets}

@@ -11,6 +11,7 @@ the unit computes (`hf_lth.structure.shrink` removes it).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -104,13 +105,17 @@ def _text_cnn_units(config, params: dict) -> list[UnitSet]:
     ]
 
 
+def _rnn_param(params: dict, kind: str, layer: int, suffix: str) -> str:
+    return _prefixed(params, f"rnn.{kind}_l{layer}{suffix}")
+
+
 def _text_rnn_units(config, params: dict) -> list[UnitSet]:
     hidden, gates = config.hidden_size, _RNN_GATES[config.cell]
     suffixes = ["", "_reverse"] if config.bidirectional else [""]
     sets = []
     for layer in range(config.num_layers):
         for direction, suffix in enumerate(suffixes):
-            name = lambda kind: _prefixed(params, f"rnn.{kind}_l{layer}{suffix}")  # noqa: E731
+            name = functools.partial(_rnn_param, params, layer=layer, suffix=suffix)  # name("weight_hh") -> ...
             gate_rows = dict(dim=0, period=hidden, repeats=gates)
             if layer + 1 < config.num_layers:
                 next_inputs = [f"rnn.weight_ih_l{layer + 1}{s}" for s in suffixes]
@@ -154,7 +159,6 @@ def _encoder_units(config, params: dict) -> list[UnitSet]:
             size=params[f"{layer}intermediate.dense.weight"].shape[0],
             producers=(Block(f"{layer}intermediate.dense.weight", 0),),
             readers=(Block(f"{layer}output.dense.weight", 1),),
-            biases=tuple(Block(f"{layer}intermediate.dense.bias", 0) for _ in [0]
-                         if f"{layer}intermediate.dense.bias" in params),
+            biases=(Block(f"{layer}intermediate.dense.bias", 0),) if f"{layer}intermediate.dense.bias" in params else (),
         ))
     return sets

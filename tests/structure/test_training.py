@@ -32,7 +32,7 @@ def test_a_channel_line_prunes_whole_units_and_its_random_control_keeps_the_coun
     ids = torch.tensor(dataset["input_ids"][:4])
     shrunk = shrink_model(ticket, masks[1]).model
     torch.testing.assert_close(shrunk(input_ids=ids).logits, ticket(input_ids=ids).logits, rtol=1e-5, atol=1e-6)
-    for unit_set in granularity.unit_sets:  # pruned units stayed zero through training
+    for unit_set in granularity.unit_sets(masks[1]):  # pruned units stayed zero through training
         dead = torch.nonzero(~unit_alive(masks[1], unit_set)).flatten()
         weight = dict(ticket.named_parameters())[unit_set.producers[0].param]
         assert not weight.detach()[unit_set.producers[0].indices(dead).reshape(-1)].any()
