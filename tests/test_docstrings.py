@@ -32,29 +32,27 @@ def _parameters(obj) -> list[str]:
     return [p.name for p in inspect.signature(obj).parameters.values() if p.name != "self" and p.kind not in variadic]
 
 
-def _undocumented(doc: str, names: list[str]) -> list[str]:
+def _assert_args_documented(name: str, obj) -> str:
+    """Assert that `obj`'s docstring has an Args: section naming each of its parameters; return the docstring."""
+    doc = inspect.getdoc(obj) or ""
     lines = [line.strip() for line in doc.splitlines()]
-    return [n for n in names if not any(line.startswith((f"{n}:", f"{n} (")) for line in lines)]
+    assert "Args:" in lines, f"{name} has no Args: section"
+    missing = [n for n in _parameters(obj) if not any(line.startswith((f"{n}:", f"{n} (")) for line in lines)]
+    assert not missing, f"{name} does not document {missing}"
+    return doc
 
 
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_function_docstring_documents_parameters_and_return(name):
     function = PUBLIC[name]
-    doc = inspect.getdoc(function) or ""
-    assert "Args:" in doc.splitlines(), f"{name} has no Args: section"
-    missing = _undocumented(doc, _parameters(function))
-    assert not missing, f"{name} does not document {missing}"
+    doc = _assert_args_documented(name, function)
     if inspect.signature(function).return_annotation not in (None, "None"):
         assert "Returns:" in doc.splitlines(), f"{name} has no Returns: section"
 
 
 @pytest.mark.parametrize("name", [name for name in CLASSES if _needs_args(PUBLIC[name])])
 def test_class_docstring_documents_init_parameters(name):
-    cls = PUBLIC[name]
-    doc = inspect.getdoc(cls) or ""
-    assert "Args:" in doc.splitlines(), f"{name} has no Args: section"
-    missing = _undocumented(doc, _parameters(cls))
-    assert not missing, f"{name} does not document {missing}"
+    _assert_args_documented(name, PUBLIC[name])
 
 
 def test_the_exemptions_are_the_expected_classes():
