@@ -133,10 +133,13 @@ class ExperimentFolder:
     # ------------------------------------------------------------------ writing
 
     def write_round(self, index: int, control: str | None, model, state_dict: dict, mask, record: dict[str, Any],
-                    processing_class=None, log_history: list | None = None, compact: bool = False) -> Path:
-        """Write a round as a normal model folder (`record` in config.json's `lth` block) with its mask, tokenizer
-        and Trainer log beside it, atomically; then drop the round's Trainer checkpoints."""
+                    processing_class=None, log_history: list | None = None, compact: bool = False,
+                    predictions: dict | None = None) -> Path:
+        """Write a round as a normal model folder (`record` in config.json's `lth` block) with its mask, tokenizer,
+        Trainer log and per-example predictions (`hf_lth.predictions`) beside it, atomically; then drop the round's
+        Trainer checkpoints."""
         from .compact import COMPACT_WEIGHTS_NAME, DENSE_WEIGHTS_NAME, save_compact
+        from .predictions import PREDICTIONS_FILE, save_predictions
 
         directory = self.round_dir(index, control)
         model.config.lth = record
@@ -150,6 +153,8 @@ class ExperimentFolder:
             if processing_class is not None:
                 processing_class.save_pretrained(tmp)
             write_json_atomic(tmp / LOG_HISTORY_FILE, log_history or [])
+            if predictions:
+                save_predictions(tmp / PREDICTIONS_FILE, predictions)
         remove_path(self.checkpoint_dir(index, control))
         remove_if_empty(self.checkpoint_dir(index, control).parent)
         return directory

@@ -18,6 +18,7 @@ from .errors import LTHHubError, LTHInputError
 from .experiment import ExperimentFolder
 from .io import atomic_dir
 from .masks import MASK_FILE, TicketMask
+from .predictions import PREDICTIONS_FILE
 from .report import plot_accuracy_vs_sparsity
 
 PLOT_FILE = "accuracy_vs_sparsity.png"
@@ -67,7 +68,7 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
     record = folder.record(index)
     with atomic_dir(staging_dir) as tmp:
         for item in folder.round_dir(index).iterdir():
-            if item.is_file() and item.name != COMPACT_WEIGHTS_NAME:
+            if item.is_file() and item.name not in (COMPACT_WEIGHTS_NAME, PREDICTIONS_FILE):
                 shutil.copy2(item, tmp / item.name)
         if not (tmp / DENSE_WEIGHTS_NAME).is_file():  # a compact ticket goes out dense, for from_pretrained
             save_file(load_ticket_state(folder.round_dir(index)), str(tmp / DENSE_WEIGHTS_NAME), metadata={"format": "pt"})

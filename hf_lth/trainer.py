@@ -28,6 +28,7 @@ from .early_bird import describe as describe_early_bird
 from .gradual import GradualPruningCallback
 from .io import atomic_path, remove_path
 from .masks import MASK_FILE, TicketMask
+from .predictions import SplitPredictions
 from .pretrained import is_pretrained
 from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
 from .rewinding import RoundPlan
@@ -274,7 +275,7 @@ class LTHTrainer(Trainer):
         # A resumed round also counts the time it had run before its checkpoint (saved in that checkpoint).
         train_time = time.time() - started + self._mask_callback.elapsed_before_resume
         evaluated = time.time()
-        metrics = self._evaluate_round()
+        metrics, predictions = self._evaluate_round()
         eval_time = time.time() - evaluated
         record = self._round_record(index, kind, train_output, metrics, train_time, eval_time)
         model = self.accelerator.unwrap_model(self.model)
@@ -284,7 +285,8 @@ class LTHTrainer(Trainer):
         if args.should_save:
             with library_progress_bars(not args.disable_tqdm):
                 self.folder.write_round(index, kind, model, state_dict, self.mask, record, self.processing_class,
-                                        self.state.log_history, compact=args.lth_compact_tickets)
+                                        self.state.log_history, compact=args.lth_compact_tickets,
+                                        predictions=predictions)
         self.accelerator.wait_for_everyone()
         self._collect()  # lth_results.json is current after every round, for whoever watches a long run
         self._progress.advance()
@@ -330,9 +332,11 @@ class LTHTrainer(Trainer):
         )
         return record
 
-    def _evaluate_round(self) -> dict[str, float]:
-        """Validation and test metrics, and the share of each split's predictions in its most predicted class."""
+    def _evaluate_round(self) -> tuple[dict[str, float], dict[str, SplitPredictions]]:
+        """Validation and test metrics, the share of each split's predictions in its most predicted class, and
+        the per-example predictions of each split."""
         metrics: dict[str, float] = {}
+        predictions: dict[str, SplitPredictions] = {}
         splits = {"eval": self.eval_dataset, "test": self.test_dataset if self.args.lth_evaluate_test else None}
         for prefix, dataset in splits.items():
             if dataset is None:
@@ -340,8 +344,11 @@ class LTHTrainer(Trainer):
             output = self.predict(dataset, metric_key_prefix=prefix)
             metrics.update(output.metrics)
             metrics[f"{prefix}_majority_share"] = majority_share(output.predictions)
+            split = SplitPredictions.from_output(output.predictions, output.label_ids)
+            if split is not None:
+                predictions[prefix] = split
         unwanted = ("_runtime", "_per_second", "epoch", "_model_preparation_time")
-        return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}
+        return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}, predictions
 
     # ------------------------------------------------------------------ state
 

@@ -1,0 +1,56 @@
+"""Per-example predictions: every round and control keeps them, they reproduce the recorded metrics, and they
+stay out of a staged ticket."""
+
+import numpy as np
+import pytest
+
+from hf_lth.errors import LTHInputError
+from hf_lth.hub import stage_ticket
+from hf_lth.predictions import PREDICTIONS_FILE, SplitPredictions, load_predictions, save_predictions
+
+from helpers.tiny import make_trainer
+
+
+def test_every_round_and_control_keeps_predictions_that_give_its_metrics(tmp_path, dataset):
+    trainer = make_trainer(tmp_path, dataset, lth_controls="random_pruning", lth_control_rounds="2")
+    results = trainer.find_tickets()
+    out = tmp_path / "run"
+    folders = [(out / f"round_{i:02d}", r) for i, r in enumerate(results["rounds"])]
+    folders.append((out / "controls" / "random_pruning" / "round_02", results["controls"]["random_pruning"][0]))
+    for folder, record in folders:
+        predictions = load_predictions(folder)
+        assert set(predictions) == {"eval", "test"}
+        for split in ("eval", "test"):
+            preds = predictions[split]
+            assert preds.logits.shape == (len(dataset), 2)
+            assert np.array_equal(preds.labels, np.asarray(dataset["labels"]))
+            assert preds.correct.mean() == pytest.approx(record[f"{split}_accuracy"])
+        assert (folder / PREDICTIONS_FILE).stat().st_size < 4_000
+    staged = stage_ticket(out, tmp_path / "staged")
+    assert not (staged / PREDICTIONS_FILE).exists()
+
+
+def test_predictions_round_trip_in_compact_dtypes(tmp_path):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(1000, 5)).astype(np.float32)
+    labels = rng.integers(0, 5, 1000)
+    save_predictions(tmp_path / "p.safetensors", {"test": SplitPredictions(logits, labels),
+                                                  "eval": SplitPredictions(logits[:10], None)})
+    loaded = load_predictions(tmp_path / "p.safetensors")
+    assert np.array_equal(loaded["test"].labels, labels)
+    assert np.array_equal(loaded["test"].predicted, logits.argmax(-1))
+    assert np.allclose(loaded["test"].logits, logits, atol=1e-2)
+    assert loaded["eval"].labels is None
+    with pytest.raises(LTHInputError, match="no labels"):
+        loaded["eval"].correct
+    assert (tmp_path / "p.safetensors").stat().st_size < 1000 * (5 * 2 + 2) + 1000
+
+
+def test_a_round_without_predictions_is_named(tmp_path):
+    with pytest.raises(LTHInputError, match="without per-example predictions"):
+        load_predictions(tmp_path)
+
+
+def test_scores_that_are_not_per_class_are_not_kept():
+    assert SplitPredictions.from_output(np.zeros((4, 1)), None) is None
+    assert SplitPredictions.from_output((np.zeros((4, 3)), np.zeros((4, 2, 2))), [0, 1, 2, 0]).logits.shape == (4, 3)
