@@ -13,6 +13,7 @@ from transformers import TrainingArguments
 from .controls import CONTROLS
 from .errors import LTHInputError
 from .flags import parse_control_rounds, parse_controls, parse_rewind_steps
+from .precision import accelerator_with_bf16, cpu_bf16_instructions
 from .pruning import PRUNING_STRATEGIES
 from .rewinding import Rewind, parse_rewind
 from .structure import check_granularity
@@ -176,6 +177,7 @@ class LTHArguments(TrainingArguments):
                 raise LTHInputError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if not self.learning_rate >= 0:
             raise LTHInputError(f"learning_rate must be >= 0, got {self.learning_rate}.")
+        self._pick_cpu_for_bf16()
         if self.dataloader_pin_memory is None:
             self.dataloader_pin_memory = not self.use_cpu and accelerator_available()
         super().__post_init__()
@@ -293,6 +295,19 @@ class LTHArguments(TrainingArguments):
         """(schedule, rate), with what "auto" and None mean for a model trained from scratch until resolved."""
         schedule = "geometric" if self.lth_prune_schedule == "auto" else self.lth_prune_schedule
         return schedule, self.lth_prune_rate if self.lth_prune_rate is not None else DEFAULT_PRUNE_RATES[schedule]
+
+    def _pick_cpu_for_bf16(self) -> None:
+        """`--bf16` with no accelerator: train on the CPU in bf16 autocast where it has bf16 instructions (see
+        `hf_lth.precision`); refuse, naming them, where it has none."""
+        wants_bf16 = self.bf16 or self.bf16_full_eval
+        if not wants_bf16 or self.use_cpu or accelerator_available() or accelerator_with_bf16():
+            return
+        if not cpu_bf16_instructions():
+            raise LTHInputError(
+                "--bf16 without a GPU or TPU needs a CPU with bf16 instructions (amx_bf16 or avx512_bf16), and this "
+                "one has neither: drop --bf16 to train in fp32, or add --use_cpu to run bf16 emulated (usually slower)."
+            )
+        self.use_cpu = True
 
 
 def accelerator_available() -> bool:

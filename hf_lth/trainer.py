@@ -10,6 +10,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
@@ -117,6 +118,7 @@ class LTHTrainer(Trainer):
         self._mask_callback = TicketMaskCallback(self.mask)
         self.add_callback(self._mask_callback)
         self._progress: RoundProgress | None = None
+        self._eval_orders: dict[str, np.ndarray | None] = {}
 
     # ------------------------------------------------------------------ public API
 
@@ -341,14 +343,31 @@ class LTHTrainer(Trainer):
         for prefix, dataset in splits.items():
             if dataset is None:
                 continue
-            output = self.predict(dataset, metric_key_prefix=prefix)
+            ordered, restore = self._length_sorted(prefix, dataset)
+            output = self.predict(ordered, metric_key_prefix=prefix)
             metrics.update(output.metrics)
             metrics[f"{prefix}_majority_share"] = majority_share(output.predictions)
-            split = SplitPredictions.from_output(output.predictions, output.label_ids)
+            split = SplitPredictions.from_output(*(_reorder(x, restore) for x in (output.predictions, output.label_ids)))
             if split is not None:
                 predictions[prefix] = split
         unwanted = ("_runtime", "_per_second", "epoch", "_model_preparation_time")
         return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}, predictions
+
+    def _length_sorted(self, split: str, dataset: Dataset) -> tuple[Dataset, np.ndarray | None]:
+        """The split ordered by token count, so that dynamically padded evaluation batches carry little padding,
+        and the permutation that puts its outputs back in the dataset's order (None: left as it is). Taken once
+        per split; hf_lth's models and BERT mask padding, so the order changes no prediction beyond rounding."""
+        if split not in self._eval_orders:
+            columns = getattr(dataset, "column_names", None) or []
+            order = None
+            if "input_ids" in columns and len(dataset) > 1:
+                lengths = np.fromiter((len(ids) for ids in dataset["input_ids"]), dtype=np.int64, count=len(dataset))
+                order = np.argsort(-lengths, kind="stable")  # longest first: a memory problem shows at once
+            self._eval_orders[split] = order
+        order = self._eval_orders[split]
+        if order is None:
+            return dataset, None
+        return dataset.select(order), np.argsort(order)
 
     # ------------------------------------------------------------------ state
 
@@ -498,6 +517,15 @@ class LTHTrainer(Trainer):
         finally:
             for callback in callbacks:
                 self.remove_callback(callback)
+
+
+def _reorder(values: Any, restore: np.ndarray | None) -> Any:
+    """Put arrays (or a tuple of them) computed on the length-sorted split back in the split's order."""
+    if values is None or restore is None:
+        return values
+    if isinstance(values, (tuple, list)):
+        return type(values)(_reorder(v, restore) for v in values)
+    return np.asarray(values)[restore]
 
 
 def _launched_processes() -> int:

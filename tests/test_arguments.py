@@ -139,3 +139,17 @@ def test_rewind_specs():
     assert parse_rewind("step:0") == RewindToInit()
     assert parse_rewind("step:25") == RewindToStep(25) and str(parse_rewind("step:25")) == "step:25"
     assert parse_rewind("step:25").rewind_steps() == (25,) and parse_rewind("lr").rewind_steps() == ()
+
+
+def test_bf16_alone_trains_on_a_cpu_with_bf16_instructions(tmp_path, monkeypatch):
+    import hf_lth.arguments as arguments
+
+    monkeypatch.setattr(arguments, "accelerator_available", lambda: False)
+    monkeypatch.setattr(arguments, "accelerator_with_bf16", lambda: False)
+    monkeypatch.setattr(arguments, "cpu_bf16_instructions", lambda: ("avx512_bf16",))
+    args = LTHArguments(output_dir=str(tmp_path), bf16=True)
+    assert args.use_cpu and args.bf16
+    monkeypatch.setattr(arguments, "cpu_bf16_instructions", lambda: ())
+    with pytest.raises(LTHInputError, match="amx_bf16 or avx512_bf16"):
+        LTHArguments(output_dir=str(tmp_path), bf16=True)
+    assert LTHArguments(output_dir=str(tmp_path), bf16=True, use_cpu=True).bf16  # asked for explicitly: emulated

@@ -8,7 +8,11 @@ from hf_lth.errors import LTHInputError
 from hf_lth.hub import stage_ticket
 from hf_lth.predictions import PREDICTIONS_FILE, SplitPredictions, load_predictions, save_predictions
 
-from helpers.tiny import make_trainer
+from hf_lth.arguments import LTHArguments
+from hf_lth.metrics import compute_metrics
+from hf_lth.trainer import LTHTrainer
+
+from helpers.tiny import make_trainer, tiny_bert
 
 
 def test_every_round_and_control_keeps_predictions_that_give_its_metrics(tmp_path, dataset):
@@ -54,3 +58,28 @@ def test_a_round_without_predictions_is_named(tmp_path):
 def test_scores_that_are_not_per_class_are_not_kept():
     assert SplitPredictions.from_output(np.zeros((4, 1)), None) is None
     assert SplitPredictions.from_output((np.zeros((4, 3)), np.zeros((4, 2, 2))), [0, 1, 2, 0]).logits.shape == (4, 3)
+
+
+def test_predictions_of_a_length_sorted_evaluation_come_back_in_the_datasets_order(tmp_path, dataset):
+    import torch
+    from datasets import Dataset
+    from transformers import DataCollatorWithPadding, PreTrainedTokenizerFast
+    from tokenizers import Tokenizer, models
+
+    rows = dataset.to_dict()
+    lengths = [3 + (7 * i) % 8 for i in range(len(rows["labels"]))]  # 3..10 tokens, unsorted
+    ragged = Dataset.from_dict({"input_ids": [ids[:n] for ids, n in zip(rows["input_ids"], lengths)],
+                                "attention_mask": [[1] * n for n in lengths], "labels": rows["labels"]})
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"[PAD]": 0}, "[PAD]")),
+                                        pad_token="[PAD]")
+    args = LTHArguments(output_dir=str(tmp_path / "run"), lth_rounds=0, max_steps=1, per_device_eval_batch_size=8,
+                        disable_tqdm=True, dataloader_pin_memory=False)
+    trainer = LTHTrainer(model=tiny_bert(), args=args, train_dataset=ragged, eval_dataset=ragged, test_dataset=ragged,
+                         data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
+    trainer.find_tickets()
+    predictions = load_predictions(tmp_path / "run" / "round_00")["test"]
+    assert np.array_equal(predictions.labels, np.asarray(rows["labels"]))
+    model = trainer.model.eval()
+    with torch.no_grad():
+        one_by_one = [model(input_ids=torch.tensor([ids])).logits[0].numpy() for ids in ragged["input_ids"]]
+    assert np.allclose(predictions.logits, np.stack(one_by_one), atol=2e-2)

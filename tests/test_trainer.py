@@ -192,6 +192,7 @@ def test_pruned_weights_stay_zero_under_bf16_mixed_precision(tmp_path, dataset):
     mask = TicketMask.load(tmp_path / "run" / "round_01" / "lth_mask.safetensors")
     weights = load_file(str(tmp_path / "run" / "round_01" / "model.safetensors"))
     assert all(torch.count_nonzero(weights[n][~m]) == 0 for n, m in mask.items())
+    assert all(w.dtype == torch.float32 for w in weights.values())  # fp32 master weights under bf16 autocast
 
 
 def test_compact_tickets_resume_and_load(tmp_path, dataset):
