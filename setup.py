@@ -29,6 +29,9 @@ setup(
         "huggingface_hub>=1.0",
         "matplotlib>=3.7",
         "scikit-learn>=1.3",
+        "scipy>=1.11",
+        "statsmodels>=0.14",
+        "pyyaml>=6",
         "pyarrow>=15",
     ],
     extras_require={
@@ -43,7 +46,8 @@ setup(
         # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
         "tpu": ["torch-xla"],
     },
-    entry_points={"console_scripts": ["hf-lth-report=hf_lth.report:main", "hf-lth-analyze=hf_lth.analysis.cli:main"]},
+    entry_points={"console_scripts": ["hf-lth-run=hf_lth.run:cli", "hf-lth-report=hf_lth.report:main",
+                                      "hf-lth-analyze=hf_lth.analysis.cli:main", "hf-lth-study=hf_lth.study.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

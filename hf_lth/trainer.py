@@ -350,7 +350,7 @@ class LTHTrainer(Trainer):
             split = SplitPredictions.from_output(*(_reorder(x, restore) for x in (output.predictions, output.label_ids)))
             if split is not None:
                 predictions[prefix] = split
-        unwanted = ("_runtime", "_per_second", "epoch", "_model_preparation_time")
+        unwanted = ("_per_second", "epoch", "_model_preparation_time")  # `_runtime`: where a round's time goes
         return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}, predictions
 
     def _length_sorted(self, split: str, dataset: Dataset) -> tuple[Dataset, np.ndarray | None]:

@@ -1,0 +1,95 @@
+"""Run studies resumably: one chain of lines per (study, seed), `jobs` chains at a time over the machine's cores.
+
+A seed's lines run one after another (the main line first: it trains the trunk its branches reuse); seeds run side
+by side, each process with `cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log
+to `LOGS/STUDY_seedSEED_LINE.log`; a finished line is skipped by hf_lth itself when the study is run again, so a
+study cut short continues where it was. A failed line is reported (with its log) and does not stop the others; a
+failed main line stops its seed's branches.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from .spec import Line, Study
+
+
+@dataclass
+class LineRun:
+    """The outcome of one line of one seed."""
+
+    study: str
+    seed: int
+    line: str
+    exit_code: int | None
+    seconds: float
+    log: Path
+
+
+def log_path(study: Study, seed: int, line: Line) -> Path:
+    """Where the log of a line of a seed goes: `logs/` beside the seeds' experiment folders."""
+    return study.output_dir(seed).parent / "logs" / f"{study.name}_seed{seed}_{line.name}.log"
+
+
+def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = None, lines: list[str] | None = None,
+                dry_run: bool = False, echo=print, on_line_done=None) -> list[LineRun]:
+    """Run the chosen seeds and lines of `studies`, `jobs` seeds at a time.
+
+    Args:
+        studies: the studies (their seed chains share the workers, first study first).
+        jobs: how many processes run at once.
+        seeds: only these seeds (None: each study's own).
+        lines: only these lines (None: all; a branch needs its main line finished before).
+        dry_run: print the commands instead of running them.
+        echo: where progress lines go.
+        on_line_done: called with the study and the `LineRun` of each line that ends (e.g. to publish it).
+
+    Returns:
+        One `LineRun` per line run (or printed), in the order they finished.
+    """
+    chains = [(study, seed, [l for l in study.lines if lines is None or l.name in lines])
+              for study in studies for seed in study.seeds if seeds is None or seed in seeds]
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    if dry_run:
+        for study, seed, chosen in chains:
+            for line in chosen:
+                echo(" ".join(study.command(seed, line)))
+        return []
+    done: list[LineRun] = []
+
+    def run_chain(study: Study, seed: int, chosen: list[Line]) -> None:
+        for line in chosen:
+            outcome = _run_line(study, seed, line, threads, echo)
+            done.append(outcome)
+            if on_line_done is not None:
+                on_line_done(study, outcome)
+            if outcome.exit_code != 0 and line.is_main:
+                echo(f"[skip] {study.name} seed {seed}: its main line failed, so its branches are not run")
+                return
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for future in [pool.submit(run_chain, *chain) for chain in chains]:
+            future.result()
+    return done
+
+
+def _run_line(study: Study, seed: int, line: Line, threads: int, echo) -> LineRun:
+    log = log_path(study, seed, line)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),
+           "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
+    echo(f"[start] {study.name} seed {seed} {line.name} (log {log})")
+    started = time.time()
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(study.command(seed, line))}\n")
+        handle.flush()
+        code = subprocess.run(study.command(seed, line), stdout=handle, stderr=subprocess.STDOUT, env=env).returncode
+    seconds = time.time() - started
+    verdict = "done" if code == 0 else f"FAILED (exit {code})"
+    echo(f"[{verdict}] {study.name} seed {seed} {line.name} in {seconds:.0f} s")
+    return LineRun(study.name, seed, line.name, code, seconds, log)

@@ -1,0 +1,168 @@
+"""A study file: the base experiment, its seeds and its lines, read from YAML into `Study`.
+
+    name: imdb_cnn_full                       # names the logs folder
+    base: experiments/imdb_cnn_full.json      # a run_lth config (flags as JSON); paths are relative to where you run
+    output: runs/imdb_cnn_full_seed{seed}     # one experiment folder per seed
+    results: results/imdb_cnn_full_seed{seed} # where `hf-lth-study publish` copies the records (optional)
+    seeds: [42, 43, 44]
+    flags: {bf16: true}                       # flags of every line
+    lines:                                    # `main` trains the trunk (round 0) and comes first; the others are
+      main: {lth_rewind: init}                #   branches on that trunk (`--lth_branch NAME`), run after it
+      step500: {lth_rewind: "step:500", lth_controls: [random_pruning, random_reinit], lth_control_rounds: [5, 10]}
+
+A flag's value may be a string, number, bool or list (joined with commas, as `--lth_controls a,b` takes it).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import LTHInputError
+
+MAIN_LINE = "main"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description"}
+
+
+@dataclass
+class Line:
+    """One line of a study: the main line or a branch on its trunk.
+
+    Args:
+        name: `main`, or the branch's name.
+        flags: the line's own flags (over the study's).
+    """
+
+    name: str
+    flags: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_main(self) -> bool:
+        """True for the main line, which trains the trunk."""
+        return self.name == MAIN_LINE
+
+
+@dataclass
+class Study:
+    """A study: one experiment folder per seed, each holding the same lines.
+
+    Args:
+        name: the study's name.
+        base: the run_lth config every line starts from.
+        output: the experiment folder of a seed, with `{seed}`.
+        seeds: the seeds.
+        lines: the lines, the main line first.
+        flags: flags of every line.
+        results: where published records go, with `{seed}` (None: not published).
+        description: free text.
+        path: the study file.
+    """
+
+    name: str
+    base: Path
+    output: str
+    seeds: list[int]
+    lines: list[Line]
+    flags: dict[str, Any] = field(default_factory=dict)
+    results: str | None = None
+    description: str = ""
+    path: Path | None = None
+
+    def output_dir(self, seed: int) -> Path:
+        """The experiment folder of `seed`."""
+        return Path(self.output.format(seed=seed))
+
+    def results_dir(self, seed: int) -> Path | None:
+        """Where the records of `seed` are published (None: not published)."""
+        return Path(self.results.format(seed=seed)) if self.results else None
+
+    def line(self, name: str) -> Line:
+        """The line called `name`."""
+        for line in self.lines:
+            if line.name == name:
+                return line
+        raise LTHInputError(f"{self.path}: no line '{name}'; its lines are {[l.name for l in self.lines]}.")
+
+    def command(self, seed: int, line: Line) -> list[str]:
+        """The `python -m hf_lth.run` command of one line of one seed."""
+        flags = {**self.flags, **line.flags}
+        command = [sys.executable, "-m", "hf_lth.run", str(self.base), "--seed", str(seed),
+                   "--output_dir", str(self.output_dir(seed))]
+        if not line.is_main:
+            command += ["--lth_branch", line.name]
+        for key, value in flags.items():
+            command += [f"--{key}", flag_text(value)]
+        return command
+
+
+def flag_text(value: Any) -> str:
+    """A YAML value as a command-line flag value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(flag_text(v) for v in value)
+    return str(value)
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check a study file.
+
+    Args:
+        path: the YAML file.
+
+    Returns:
+        The `Study`.
+
+    Raises:
+        LTHInputError: the file is missing or unreadable, or a field is missing or wrong (named in the message).
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise LTHInputError(f"study file {path} cannot be read: {err.strerror or err}.") from err
+    except yaml.YAMLError as err:
+        raise LTHInputError(f"study file {path} is not valid YAML: {err}".rstrip(".") + ".") from err
+    if not isinstance(spec, dict):
+        raise LTHInputError(f"study file {path} must be a mapping with {sorted(_KEYS - {'description'})}.")
+    unknown = sorted(set(spec) - _KEYS)
+    if unknown:
+        raise LTHInputError(f"study file {path}: unknown field(s) {unknown}; the fields are {sorted(_KEYS)}.")
+    missing = [key for key in ("name", "base", "output", "seeds", "lines") if key not in spec]
+    if missing:
+        raise LTHInputError(f"study file {path} lacks {missing}.")
+    seeds = spec["seeds"]
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds):
+        raise LTHInputError(f"study file {path}: seeds must be a list of integers, got {seeds!r}.")
+    if "{seed}" not in str(spec["output"]) or (spec.get("results") and "{seed}" not in str(spec["results"])):
+        raise LTHInputError(f"study file {path}: output (and results) must contain '{{seed}}', one folder per seed.")
+    lines = spec["lines"]
+    if not isinstance(lines, dict) or not lines:
+        raise LTHInputError(f"study file {path}: lines must map line names to their flags.")
+    if next(iter(lines)) != MAIN_LINE:
+        raise LTHInputError(f"study file {path}: the first line must be '{MAIN_LINE}' (it trains the trunk the "
+                            f"other lines branch from), got '{next(iter(lines))}'.")
+    parsed = []
+    for name, flags in lines.items():
+        if not _NAME.match(str(name)):
+            raise LTHInputError(f"study file {path}: line name '{name}' is not valid: letters, digits, '_', '.', '-'.")
+        flags = flags or {}
+        if not isinstance(flags, dict):
+            raise LTHInputError(f"study file {path}: line '{name}' must map flags to values, got {flags!r}.")
+        if "lth_branch" in flags or "output_dir" in flags or "seed" in flags:
+            raise LTHInputError(f"study file {path}: line '{name}' sets lth_branch, output_dir or seed, which the "
+                                "study sets itself.")
+        parsed.append(Line(str(name), dict(flags)))
+    base = Path(spec["base"])
+    if not base.is_file():
+        raise LTHInputError(f"study file {path}: base {base} does not exist (paths are relative to the folder you "
+                            "run hf-lth-study from).")
+    return Study(name=str(spec["name"]), base=base, output=str(spec["output"]), seeds=list(seeds), lines=parsed,
+                 flags=dict(spec.get("flags") or {}), results=spec.get("results"),
+                 description=str(spec.get("description", "")), path=path)

@@ -1,0 +1,47 @@
+"""`hf-lth-study run` and `publish` on a tiny study of the shipped sample: lines run on one trunk, a rerun skips
+what is finished, and the published records carry every round's and control's predictions."""
+
+import json
+import subprocess
+import sys
+
+from hf_lth.study.cli import main
+
+from helpers.cli import REPO_ROOT
+
+TINY = {
+    "model_name_or_path": "cnn", "config_overrides": "embedding_dim=16,num_filters=8", "vocab_size": 2000,
+    "max_train_samples": 96, "max_eval_samples": 48, "max_test_samples": 48, "max_seq_length": 64,
+    "num_train_epochs": 1, "per_device_train_batch_size": 16, "lth_rounds": 2, "lth_rewind_steps": "0,2",
+    "disable_tqdm": True, "report_to": "none", "save_strategy": "no", "output_dir": "unused",
+}
+
+
+def test_a_study_runs_resumes_and_publishes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.json").write_text(json.dumps(TINY))
+    (tmp_path / "study.yaml").write_text(
+        "name: tiny\nbase: tiny.json\noutput: runs/tiny_seed{seed}\nresults: results/tiny_seed{seed}\nseeds: [3]\n"
+        "flags: {lth_controls: random_pruning, lth_control_rounds: 2}\n"
+        "lines:\n  main: {}\n  late: {lth_rewind: 'step:2'}\n")
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    assert main(["run", "study.yaml", "--jobs", "1", "--publish"]) == 0
+    results = json.loads((tmp_path / "runs/tiny_seed3/branches/late/lth_results.json").read_text())
+    assert [r["round"] for r in results["rounds"]] == [0, 1, 2] and results["rounds"][1]["rewind"] == "step:2"
+    published = tmp_path / "results/tiny_seed3"
+    names = {p.relative_to(published).as_posix() for p in published.rglob("*") if p.is_file()}
+    for line in ("", "branches/late/"):
+        assert {f"{line}lth_results.json", f"{line}report.md", f"{line}predictions/round_01.safetensors",
+                f"{line}predictions/round_02.safetensors", f"{line}predictions/random_pruning_round_02.safetensors"} <= names
+    assert "predictions/round_00.safetensors" in names and "branches/late/predictions/round_00.safetensors" not in names
+    assert not any(name.endswith("model.safetensors") for name in names)
+    assert main(["run", "study.yaml"]) == 0  # everything finished: nothing trains again
+    log = (tmp_path / "runs/logs/tiny_seed3_late.log").read_text()
+    assert "nothing left to train" in log.split("# ")[-1]
+
+
+def test_bad_input_exits_2_with_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hf_lth.study.cli", "run", str(tmp_path / "missing.yaml")],
+                            capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: study file")
+    assert len(result.stderr.strip().splitlines()) == 1

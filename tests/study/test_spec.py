@@ -1,0 +1,70 @@
+"""Study files: what they name becomes `python -m hf_lth.run` commands; a wrong field is named in the error."""
+
+import sys
+
+import pytest
+
+from hf_lth.errors import LTHInputError
+from hf_lth.study import load_study
+
+from helpers.cli import REPO_ROOT
+
+
+def _write(tmp_path, text):
+    (tmp_path / "base.json").write_text("{}")
+    path = tmp_path / "study.yaml"
+    path.write_text(text.replace("BASE", str(tmp_path / "base.json")))
+    return path
+
+
+GOOD = """
+name: s
+base: BASE
+output: runs/s_seed{seed}
+results: results/s_seed{seed}
+seeds: [1, 2]
+flags: {bf16: true, lth_controls: [random_pruning, random_reinit]}
+lines:
+  main: {lth_rewind: init}
+  late: {lth_rewind: "step:5", lth_control_rounds: [5, 10]}
+"""
+
+
+def test_lines_become_commands_on_one_trunk_per_seed(tmp_path):
+    study = load_study(_write(tmp_path, GOOD))
+    main, late = study.lines
+    assert study.command(2, main) == [
+        sys.executable, "-m", "hf_lth.run", str(tmp_path / "base.json"), "--seed", "2", "--output_dir", "runs/s_seed2",
+        "--bf16", "true", "--lth_controls", "random_pruning,random_reinit", "--lth_rewind", "init"]
+    assert study.command(1, late)[8:10] == ["--lth_branch", "late"]
+    assert study.command(1, late)[-2:] == ["--lth_control_rounds", "5,10"]
+    assert str(study.results_dir(1)) == "results/s_seed1"
+
+
+@pytest.mark.parametrize("change, message", [
+    (("seeds: [1, 2]", "seeds: one"), "seeds must be a list of integers"),
+    (("  main: {lth_rewind: init}\n", ""), "the first line must be 'main'"),
+    (("output: runs/s_seed{seed}", "output: runs/s"), "must contain '{seed}'"),
+    (("name: s", "name: s\ncolour: red"), r"unknown field\(s\) \['colour'\]"),
+    (("lth_rewind: init}", "lth_rewind: init, seed: 3}"), "sets lth_branch, output_dir or seed"),
+    (("base: BASE", "base: nowhere.json"), "base nowhere.json does not exist"),
+    (("lines:", "lines: [\n"), "is not valid YAML"),
+])
+def test_a_wrong_field_is_named(tmp_path, change, message):
+    with pytest.raises(LTHInputError, match=message):
+        load_study(_write(tmp_path, GOOD.replace(*change)))
+
+
+def test_the_shipped_study_files_load():
+    studies = sorted((REPO_ROOT / "experiments" / "studies").glob("*.yaml"))
+    assert studies
+    import os
+
+    here = os.getcwd()
+    os.chdir(REPO_ROOT)
+    try:
+        for path in studies:
+            study = load_study(path)
+            assert study.lines[0].is_main and study.results
+    finally:
+        os.chdir(here)
