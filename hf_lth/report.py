@@ -35,7 +35,7 @@ def _accuracy_cell(record: dict[str, Any] | None, key: str) -> str:
     return _pct(record.get(key)) + (" (collapsed)" if record.get("collapsed") else "")
 
 
-def round_table(results: dict[str, Any]) -> str:
+def round_table(results: dict[str, Any], folder: str | Path | None = None) -> str:
     """A Markdown table of an experiment's rounds.
 
     One row per round, the controls' test accuracy beside it, the best ticket and collapsed rounds (nearly all
@@ -44,17 +44,28 @@ def round_table(results: dict[str, Any]) -> str:
 
     Args:
         results: the experiment's results (the contents of `lth_results.json`).
+        folder: the line's folder; where its rounds kept per-example predictions, the test accuracy comes with its
+            95% bootstrap interval over the test examples.
 
     Returns:
         The table, as Markdown text.
     """
+    from .stats.lookup import round_predictions
+
     controls = results.get("controls", {})
     by_round = {kind: {r["round"]: r for r in records} for kind, records in controls.items()}
     best = results.get("best_round")
     rounds = results.get("rounds", [])
     with_embedding = any(_sparsities(r) != f"{100 * r['sparsity']:.1f}" for r in rounds)
     sparsity_header = "sparsity % (all / w/o embedding)" if with_embedding else "sparsity %"
-    header = ["round", sparsity_header, "val acc %", "val macro-F1 %", "test acc %", "test macro-F1 %", "steps", "time s"]
+    intervals = {}
+    if folder is not None:
+        for record in rounds:
+            kept = round_predictions(folder, results.get("branch"), record["round"])
+            intervals[record["round"]] = _interval(kept, "test", "accuracy") if kept else None
+    with_intervals = any(intervals.values())
+    test_header = "test acc % [95% CI]" if with_intervals else "test acc %"
+    header = ["round", sparsity_header, "val acc %", "val macro-F1 %", test_header, "test macro-F1 %", "steps", "time s"]
     header += [f"{CONTROL_LABELS.get(kind, kind)} test acc %" for kind in by_round]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for record in rounds:
@@ -65,7 +76,7 @@ def round_table(results: dict[str, Any]) -> str:
             _sparsities(record),
             _pct(record.get("eval_accuracy")),
             _pct(record.get("eval_f1")),
-            _pct(record.get("test_accuracy")),
+            intervals[index].format() if intervals.get(index) else _pct(record.get("test_accuracy")),
             _pct(record.get("test_f1")),
             str(record.get("train_steps", "–")),
             f"{record.get('wall_time_s', 0):.0f}",
@@ -119,25 +130,45 @@ def seeds_table(runs: list[dict[str, Any]], split: str = "test") -> str:
     return "\n".join(lines)
 
 
-def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.005, near: float = 0.9) -> dict[str, Any]:
-    """The figures a reader wants first, as fractions (see `describe_headline` for them in words): dense accuracy;
-    the best ticket (chosen on validation); the sparsest pruned round within `tolerance` of dense (None: none is);
-    IMP minus each control at the pruned round with controls nearest `near` sparsity (None where either run
-    collapsed). Sparsities are given of all prunable weights and without the embedding."""
+def headline(results: dict[str, Any], split: str = "test", near: float = 0.9,
+             folder: str | Path | None = None) -> dict[str, Any]:
+    """The figures a reader wants first, as fractions (see `describe_headline` for them in words).
+
+    Dense's `split` score; the best ticket (chosen on validation); the sparsest pruned round that *matches* dense
+    and the sparsest that *matches or exceeds* it (`hf_lth.stats.verdicts`, judged on validation: within one
+    standard error of dense's validation score over its examples, since one run has no spread over seeds; needs
+    the rounds' predictions, so `folder`); IMP minus each control at the pruned round with controls nearest `near`
+    sparsity (None where either run is degenerate), with its paired interval and McNemar p on `split`, and whether
+    it beats the control on validation. The score is the selection metric (accuracy, or macro-F1). Sparsities are
+    given of all prunable weights and without the embedding. With `folder`, scores come with 95% intervals over
+    the split's examples."""
+    from .stats.lookup import round_predictions
+
     rounds = results.get("rounds", [])
-    key = f"{split}_accuracy"
+    metric = results.get("selection_metric", "eval_accuracy").removeprefix("eval_")
+    key, val_key = f"{split}_{metric}", f"eval_{metric}"
     dense = next((r for r in rounds if r["round"] == 0), None)
-    out: dict[str, Any] = {"split": split, "dense_accuracy": dense.get(key) if dense else None}
+    branch = results.get("branch")
+    predictions = (lambda index, control=None: round_predictions(folder, branch, index, control)) if folder else None
+    out: dict[str, Any] = {"split": split, "metric": metric, "dense_accuracy": dense.get(key) if dense else None}
+    if dense and predictions:
+        out["dense_interval"] = _interval(predictions(0), split, metric)
     best = next((r for r in rounds if r["round"] == results.get("best_round")), None)
     if best:
         out.update(best_round=best["round"], best_sparsity=best["sparsity"],
                    best_sparsity_without_embedding=best.get("sparsity_without_embedding"), best_accuracy=best.get(key))
-    if dense and dense.get(key) is not None:
-        close = [r for r in rounds if r["round"] > 0 and r.get(key) is not None and r[key] >= dense[key] - tolerance
-                 and not r.get("collapsed")]
-        sparsest = max(close, key=lambda r: r["sparsity"]) if close else None
-        out["sparsest_within_tolerance"] = sparsest["sparsity"] if sparsest else None
-        out["sparsest_within_tolerance_without_embedding"] = sparsest.get("sparsity_without_embedding") if sparsest else None
+        if predictions:
+            out["best_interval"] = _interval(predictions(best["round"]), split, metric)
+    dense_val = _interval(predictions(0), "eval", metric) if dense and predictions else None
+    if dense_val is not None and dense.get(val_key) is not None:
+        se = (dense_val.high - dense_val.low) / (2 * 1.959964)
+        usable = [r for r in rounds if r["round"] > 0 and r.get(val_key) is not None and not r.get("collapsed")]
+        for name, floor in (("matching", dense[val_key] - se), ("matching_or_exceeding", dense[val_key])):
+            sparsest = max((r for r in usable if r[val_key] >= floor), key=lambda r: r["sparsity"], default=None)
+            out[f"sparsest_{name}"] = sparsest["sparsity"] if sparsest else None
+            out[f"sparsest_{name}_without_embedding"] = sparsest.get("sparsity_without_embedding") if sparsest else None
+            out[f"sparsest_{name}_round"] = sparsest["round"] if sparsest else None
+        out["matching_tolerance"] = se
     controls = results.get("controls", {})
     with_controls = {c["round"] for records in controls.values() for c in records if c.get(key) is not None}
     pruned = [r for r in rounds if r["round"] > 0 and r.get(key) is not None and (r["round"] in with_controls or not controls)]
@@ -152,45 +183,112 @@ def headline(results: dict[str, Any], split: str = "test", tolerance: float = 0.
                 out[f"imp_minus_{kind}"] = None if failed else target[key] - match[key]
                 if failed:
                     out[f"imp_minus_{kind}_collapsed"] = failed
+                elif predictions:
+                    ticket, control = predictions(target["round"]), predictions(target["round"], kind)
+                    if ticket and control:
+                        out[f"imp_minus_{kind}_interval"] = _paired(ticket, control, split, metric)
+                        validation = _paired(ticket, control, "eval", metric)
+                        out[f"imp_beats_{kind}"] = None if validation is None else validation.above_zero
     return out
+
+
+def _interval(predictions, split: str, metric: str):
+    """A run's 95% interval over the examples of `split`, or None without predictions or labels."""
+    from .stats.intervals import example_interval
+
+    preds = (predictions or {}).get(split)
+    if preds is None or preds.labels is None:
+        return None
+    return example_interval(preds.predicted, preds.labels, metric=metric)
+
+
+def _paired(ticket, control, split: str, metric: str):
+    """Ticket minus control on the examples of `split`: paired interval and McNemar p (None without them)."""
+    from .stats.intervals import paired_difference
+
+    a, b = ticket.get(split), control.get(split)
+    if a is None or b is None or a.labels is None:
+        return None
+    return paired_difference(a.predicted, b.predicted, a.labels, metric=metric)
 
 
 def describe_headline(figures: dict[str, Any]) -> list[str]:
     """`headline`'s figures as sentences, in percent and points."""
     split = "validation" if figures.get("split") == "eval" else figures.get("split", "test")
+    metric = "macro-F1" if figures.get("metric") == "f1" else "accuracy"
 
     def sparsity(prefix: str) -> str:
         value, without = figures.get(f"{prefix}"), figures.get(f"{prefix}_without_embedding")
-        text = f"{100 * value:.1f}% of prunable weights"
+        text = f"{_round_sparsity(value)}% of prunable weights"
         if without is not None and abs(without - value) >= 5e-4:
-            text += f" ({100 * without:.1f}% without the embedding)"
+            text += f" ({_round_sparsity(without)}% without the embedding)"
         return text
+
+    def score(value: float, interval) -> str:
+        return f"{interval.format()}" if interval is not None else f"{100 * value:.2f}"
 
     lines = []
     if figures.get("dense_accuracy") is not None:
-        lines.append(f"dense model: {100 * figures['dense_accuracy']:.2f}% {split} accuracy")
+        lines.append(f"dense model: {score(figures['dense_accuracy'], figures.get('dense_interval'))}% {split} {metric}")
     if figures.get("best_round") is not None:
         accuracy = figures.get("best_accuracy")
         lines.append(f"best ticket (chosen on validation): round {figures['best_round']}, {sparsity('best_sparsity')}"
-                     + (f", {100 * accuracy:.2f}% {split} accuracy" if accuracy is not None else ""))
+                     + (f", {score(accuracy, figures.get('best_interval'))}% {split} {metric}"
+                        if accuracy is not None else ""))
     else:
         lines.append("best ticket: none (every round collapsed or has no validation metric)")
-    if "sparsest_within_tolerance" in figures:
-        if figures["sparsest_within_tolerance"] is None:
-            lines.append("sparsest round within 0.5 points of dense: none")
-        else:
-            lines.append(f"sparsest round within 0.5 points of dense: {sparsity('sparsest_within_tolerance')}")
+    if "matching_tolerance" in figures:
+        tolerance = 100 * figures["matching_tolerance"]
+        for name, words in (("matching", f"matches dense (validation {metric} within one standard error, "
+                                          f"{tolerance:.2f} points, of dense's)"),
+                            ("matching_or_exceeding", f"matches or exceeds dense (validation {metric} at least dense's)")):
+            value = figures.get(f"sparsest_{name}")
+            where = "none" if value is None else f"round {figures[f'sparsest_{name}_round']}, {sparsity(f'sparsest_{name}')}"
+            lines.append(f"sparsest ticket that {words}: {where}")
+    else:
+        lines.append("matching dense: not judged (the rounds kept no per-example predictions)")
     if figures.get("compared_round") is not None:
         where = f"round {figures['compared_round']}, {sparsity('compared_sparsity')}"
         for key, value in figures.items():
-            if key.startswith("imp_minus_") and not key.endswith("_collapsed"):
-                kind = CONTROL_LABELS.get(key[len("imp_minus_"):], key[len("imp_minus_"):])
+            if key.startswith("imp_minus_") and not key.endswith(("_collapsed", "_interval")):
+                kind_key = key[len("imp_minus_"):]
+                kind = CONTROL_LABELS.get(kind_key, kind_key)
                 if value is None:
                     failed = " and ".join(figures.get(f"{key}_collapsed", []))
                     lines.append(f"IMP ticket minus {kind} at {where}: not comparable ({failed} collapsed to one class)")
-                else:
-                    lines.append(f"IMP ticket minus {kind} at {where}: {100 * value:+.2f} points ({split} accuracy)")
+                    continue
+                interval = figures.get(f"{key}_interval")
+                text = f"IMP ticket minus {kind} at {where}: {100 * value:+.2f} points ({split} {metric})"
+                if interval is not None:
+                    text = (f"IMP ticket minus {kind} at {where}: {interval.format(signed=True)} points ({split} "
+                            f"{metric}, 95% paired interval; McNemar p = {interval.p_value:.2g})")
+                beats = figures.get(f"imp_beats_{kind_key}")
+                if beats is not None:
+                    text += "; beats it on validation" if beats else "; no difference detected on validation"
+                lines.append(text)
     return lines
+
+
+def _title(results: dict[str, Any]) -> str:
+    """A title and the run's settings in one line."""
+    rounds = results.get("rounds", [])
+    first = next((r for r in rounds if r["round"] > 0), rounds[0] if rounds else {})
+    settings = results.get("experiment", {})
+    name = first.get("model_name_or_path") or settings.get("model_args.model_name_or_path", "model")
+    data = first.get("dataset") or "data"
+    line = f" (branch {results['branch']})" if results.get("branch") else ""
+    parts = [f"{first.get('strategy', '?')}", f"{first.get('prune_schedule', 'geometric')} schedule at "
+             f"{first.get('prune_rate', '?')} per round", f"rewind {first.get('rewind', '?')}",
+             f"scope {first.get('prune_scope', 'auto')}", f"seed {first.get('seed', settings.get('seed', '?'))}",
+             f"selection on validation {results.get('selection_metric', 'eval_accuracy').removeprefix('eval_')}"]
+    notes = "" if results.get("controls") else " No control was run: whether the ticket is special is not tested."
+    return (f"# Lottery tickets: {name} on {data}{line}\n\n{'; '.join(parts)}. Ties between rounds go to the "
+            f"sparser one.{notes}\n")
+
+
+def _round_sparsity(value: float) -> str:
+    """A sparsity in percent with one decimal (0.19999999999999996 -> 20.0)."""
+    return f"{100 * value:.1f}"
 
 
 def seeds_headline(runs: list[dict[str, Any]], split: str = "test", **kwargs: float) -> dict[str, tuple[float, float, int]]:
@@ -382,7 +480,8 @@ def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
 
     folder = Path(folder)
     results = load_results(folder)
-    parts = [round_table(results), "\n".join(describe_headline(headline(results, split=split)))]
+    parts = [_title(results), round_table(results, folder),
+             "\n".join(describe_headline(headline(results, split=split, folder=folder)))]
     branches = load_branches(folder)
     if branches:
         lines = {"main": results, **branches}
@@ -411,8 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if len(runs) == 1 and not args.seeds:
         results, folder = runs[0], args.output_dirs[0]
-        print(round_table(results))
-        print("\n" + "\n".join(describe_headline(headline(results, split=args.split))))
+        print(_title(results))
+        print(round_table(results, folder))
+        print("\n" + "\n".join(describe_headline(headline(results, split=args.split, folder=folder))))
         branches = load_branches(folder)
         if branches:
             lines = {"main": results, **branches}

@@ -39,10 +39,10 @@ def test_headline_figures():
     }
     figures = headline(results)
     assert figures["dense_accuracy"] == 0.880 and figures["best_round"] == 2
-    assert figures["sparsest_within_tolerance"] == 0.8
+    assert "sparsest_matching" not in figures  # no per-example predictions: matching is not judged
     assert figures["compared_sparsity"] == 0.9 and figures["imp_minus_random_pruning"] == pytest.approx(0.06)
     lines = describe_headline(figures)
-    assert "sparsest round within 0.5 points of dense: 80.0% of prunable weights" in lines
+    assert "matching dense: not judged (the rounds kept no per-example predictions)" in lines
     assert "IMP ticket minus random pruning at round 3, 90.0% of prunable weights: +6.00 points (test accuracy)" in lines
 
 
@@ -57,10 +57,9 @@ def test_headline_says_none_compares_where_controls_exist_and_flags_collapse():
         "controls": {"random_pruning": [{"round": 1, "sparsity": 0.5, "test_accuracy": 0.45, "collapsed": True}]},
     }
     figures = headline(results)
-    assert figures["sparsest_within_tolerance"] is None and figures["compared_round"] == 1
+    assert figures["compared_round"] == 1
     assert figures["imp_minus_random_pruning"] is None
     lines = describe_headline(figures)
-    assert "sparsest round within 0.5 points of dense: none" in lines
     assert any("50.0% of prunable weights (20.0% without the embedding): not comparable (random_pruning collapsed" in
                line for line in lines)
     table = round_table(results)
@@ -158,3 +157,49 @@ def test_the_report_command_starts_without_torch_transformers_or_matplotlib(caps
     with pytest.raises(SystemExit) as exit_:
         main(["--help"])
     assert exit_.value.code == 0 and "output_dir" in capsys.readouterr().out
+
+
+def _published_run(tmp_path, val_correct: dict[int, float], test_correct: dict[int, float]):
+    """A published run (records + predictions/round_XX.safetensors) whose rounds get the given shares right."""
+    import json
+
+    import numpy as np
+
+    from hf_lth.predictions import SplitPredictions, save_predictions
+
+    rng = np.random.default_rng(0)
+    rounds, labels = [], {"eval": rng.integers(0, 2, 2000), "test": rng.integers(0, 2, 2000)}
+    for index in val_correct:
+        splits = {}
+        for split, share in (("eval", val_correct[index]), ("test", test_correct[index])):
+            right = rng.permutation(labels[split].size) < share * labels[split].size
+            predicted = np.where(right, labels[split], 1 - labels[split])
+            splits[split] = SplitPredictions(np.eye(2)[predicted].astype(np.float32), labels[split])
+        (tmp_path / "predictions").mkdir(exist_ok=True)
+        save_predictions(tmp_path / "predictions" / f"round_{index:02d}.safetensors", splits)
+        rounds.append({"round": index, "sparsity": 1 - 0.8 ** index, "eval_accuracy": val_correct[index],
+                       "test_accuracy": test_correct[index]})
+    results = {"best_round": 1, "selection_metric": "eval_accuracy", "rounds": rounds, "controls": {}, "branch": None}
+    (tmp_path / "lth_results.json").write_text(json.dumps(results))
+    return results
+
+
+def test_matching_reads_validation_never_test(tmp_path):
+    # round 1 matches dense on test only, round 2 on validation only: the verdict follows validation.
+    results = _published_run(tmp_path, {0: 0.80, 1: 0.74, 2: 0.795}, {0: 0.80, 1: 0.81, 2: 0.70})
+    figures = headline(results, folder=tmp_path)
+    assert figures["sparsest_matching_round"] == 2 and figures["sparsest_matching_or_exceeding"] is None
+    assert figures["matching_tolerance"] == pytest.approx((0.8 * 0.2 / 2000) ** 0.5, rel=0.1)
+    lines = describe_headline(figures)
+    assert any(line.startswith("dense model: 80.00 [") for line in lines)
+    assert any("matches dense" in line and "round 2, 36.0%" in line for line in lines)
+    table = round_table(results, tmp_path)
+    assert "test acc % [95% CI]" in table and "| 81.00 [" in table
+
+
+def test_report_has_a_title_with_the_settings_and_says_when_no_control_ran(tmp_path, capsys):
+    _published_run(tmp_path, {0: 0.8, 1: 0.8}, {0: 0.8, 1: 0.8})
+    assert main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Lottery tickets: model on data")
+    assert "No control was run" in out and "Ties between rounds go to the sparser one" in out
