@@ -12,7 +12,8 @@ One dense round (`--lth_rounds 0`) of the full-IMDb TextCNN (17,500 train / 7,50
 
 Each process's round is split into train (the record's `train_time_s`, in-round evaluations included), validation
 and test (Trainer's `*_runtime`), and the rest (start, data loading, tokenizer, saving), from the process's wall time.
-Medians over `--pairs` interleaved pairs, with the range.
+Medians over `--pairs` interleaved pairs, with the range. Each process uses `--threads` torch threads (default 1,
+as the studies run: on this 2-core VM a TextCNN step took 240 ms in fp32 on one thread and 600-780 ms on two).
 
     python benchmarks/bench_round.py              # ~6 minutes a pair on 2 cores
     python benchmarks/bench_round.py --quick      # the shipped sample, 1 epoch: a smoke test
@@ -21,6 +22,7 @@ Medians over `--pairs` interleaved pairs, with the range.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,7 +39,7 @@ SETTINGS = {
 }
 
 
-def run_round(name: str, out: Path, quick: bool) -> dict:
+def run_round(name: str, out: Path, quick: bool, threads: int) -> dict:
     config = common.REPO_ROOT / "experiments" / "imdb_cnn.json"
     train, test = common.data_file("imdb", "train", quick), common.data_file("imdb", "test", quick)
     command = [sys.executable, str(common.REPO_ROOT / "examples" / "run_lth.py"), str(config),
@@ -46,7 +48,8 @@ def run_round(name: str, out: Path, quick: bool) -> dict:
     if quick:
         command += ["--num_train_epochs", "1"]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=common.REPO_ROOT)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=common.REPO_ROOT, env=env)
     wall = time.perf_counter() - started
     record = json.loads((out / name / "lth_results.json").read_text())["rounds"][0]
     phases = {"train": record["train_time_s"], "validation": record["eval_runtime"], "test": record["test_runtime"]}
@@ -60,6 +63,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of each round's process (the "
+                        "studies run one thread a process, two processes side by side)")
     parser.add_argument("--out", type=Path, default=common.RESULTS_DIR)
     args = parser.parse_args()
     raw: dict[str, list[dict]] = {name: [] for name in SETTINGS}
@@ -67,7 +72,7 @@ def main() -> None:
         order = list(SETTINGS) if pair % 2 == 0 else list(reversed(SETTINGS))
         for name in order:
             with tempfile.TemporaryDirectory() as tmp:
-                raw[name].append(run_round(name, Path(tmp), args.quick))
+                raw[name].append(run_round(name, Path(tmp), args.quick, args.threads))
             print(f"pair {pair + 1} {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in raw[name][-1].items()), flush=True)
     rows = []
     for phase in ("wall", "train", "validation", "test", "rest"):
@@ -86,9 +91,11 @@ def main() -> None:
         rows.append(common.Row(f"{split}, after", common.median(r[split] for r in raw["after"]), "",
                                f"{split}, before", common.median(r[split] for r in raw["before"]),
                                note="one seed: the accuracy parity study is in docs/performance.md"))
-    command = "python benchmarks/bench_round.py" + (" --quick" if args.quick else f" --pairs {args.pairs}")
+    command = "python benchmarks/bench_round.py" + (" --quick" if args.quick else f" --pairs {args.pairs}") + (
+        f" --threads {args.threads}" if args.threads != 1 else "")
     common.report("round" + ("_quick" if args.quick else ""), "Target 7: one full-size TextCNN round, before and after",
-                  rows, raw, args.out, {"command": command, "settings": SETTINGS, "pairs": args.pairs})
+                  rows, raw, args.out, {"command": command, "settings": SETTINGS, "pairs": args.pairs,
+                                        "threads": args.threads})
 
 
 if __name__ == "__main__":

@@ -148,20 +148,38 @@ def seed_interval(scores: np.ndarray) -> tuple[Interval, Interval | None]:
         seeds alone, or None with one seed).
     """
     scores = np.asarray(scores, dtype=float)
-    per_seed = scores.mean(axis=1)
-    n_seeds, n_examples = scores.shape
-    mean = float(per_seed.mean())
-    example_se = float(scores.mean(axis=0).std(ddof=1) / np.sqrt(n_examples))
+    example_se = float(scores.mean(axis=0).std(ddof=1) / np.sqrt(scores.shape[1]))
+    return combine_seeds(scores.mean(axis=1), example_se, scores.shape[1])
+
+
+def combine_seeds(per_seed, example_se: float, n_examples: int | None = None) -> tuple[Interval, Interval | None]:
+    """Mean over seeds with the interval that adds the examples' sampling error `example_se` (the standard error over
+    examples of the seed-averaged score) to the seeds' spread: mean ± t(n−1) · sqrt(s²/n + example_se²).
+
+    Args:
+        per_seed: one score per seed.
+        example_se: the standard error over examples of the seed-averaged score.
+        n_examples: the number of examples (for the description only).
+
+    Returns:
+        (that interval, the t-interval over seeds alone or None with one seed); the first carries the p-value of
+        the mean being zero (useful for differences).
+    """
+    per_seed = np.asarray(per_seed, dtype=float)
+    n_seeds, mean = per_seed.size, float(per_seed.mean())
+    examples = f"{n_examples} examples'" if n_examples else "the examples'"
     if n_seeds == 1:
         z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
-        return Interval(mean, mean - z * example_se, mean + z * example_se,
-                        method=f"1 seed; normal interval over {n_examples} examples"), None
+        p = float(2 * stats.norm.sf(abs(mean) / example_se)) if example_se > 0 else None
+        return Interval(mean, mean - z * example_se, mean + z * example_se, p_value=p,
+                        method=f"1 seed; normal interval from {examples} sampling error"), None
     seed_se = float(per_seed.std(ddof=1) / np.sqrt(n_seeds))
     t = stats.t.ppf(0.5 + CONFIDENCE / 2, df=n_seeds - 1)
     seeds_only = Interval(mean, mean - t * seed_se, mean + t * seed_se, method=f"t-interval over {n_seeds} seeds")
     total = float(np.sqrt(seed_se ** 2 + example_se ** 2))
-    both = Interval(mean, mean - t * total, mean + t * total,
-                    method=f"t({n_seeds - 1}) over {n_seeds} seeds with {n_examples} examples' sampling error")
+    p = float(2 * stats.t.sf(abs(mean) / total, df=n_seeds - 1)) if total > 0 else None
+    both = Interval(mean, mean - t * total, mean + t * total, p_value=p,
+                    method=f"t({n_seeds - 1}) over {n_seeds} seeds with {examples} sampling error")
     return both, seeds_only
 
 

@@ -4,12 +4,14 @@
     hf-lth-study run A.yaml B.yaml --jobs 2 --seeds 42 --lines main      # several studies share the workers
     hf-lth-study run A.yaml --dry-run                                    # print the commands
     hf-lth-study publish A.yaml                                          # records and predictions -> results/
+    hf-lth-study report A.yaml                                           # results/NAME.md and NAME.png
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..errors import LTHInputError
 from ..flags import split_list
@@ -29,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lines", help="only these lines, e.g. main,step500")
     run.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
     run.add_argument("--publish", action="store_true", help="publish each seed's records after each line")
+    report = commands.add_parser("report", help="one table and one plot of a study, with intervals and verdicts")
+    report.add_argument("study", help="a study file (YAML)")
+    report.add_argument("--out", help="folder for STUDY.md and STUDY.png (default: results/)", default="results")
     publish = commands.add_parser("publish", help="copy records, reports and predictions to the results folders")
     publish.add_argument("studies", nargs="+", help="study files (YAML)")
     publish.add_argument("--seeds", help="only these seeds")
@@ -39,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console script `hf-lth-study`; returns the exit code (2: bad input, 1: a line failed)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "report":
+            return _report(load_study(args.study), Path(args.out))
         studies = [load_study(path) for path in args.studies]
         seeds = [int(s) for s in split_list(args.seeds)] if args.seeds else None
         if args.command == "run":
@@ -62,6 +69,21 @@ def main(argv: list[str] | None = None) -> int:
     except (LTHInputError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def _report(study, out: Path) -> int:
+    from .report import plot_study, study_table
+
+    try:
+        text = study_table(study)
+    except FileNotFoundError as err:
+        raise LTHInputError(str(err)) from err
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{study.name}.md").write_text(text + f"\n![{study.name}]({study.name}.png)\n", encoding="utf-8")
+    plot = plot_study(study, out / f"{study.name}.png")
+    print(text)
+    print(f"report written to {out / f'{study.name}.md'}, plot to {plot}")
+    return 0
 
 
 if __name__ == "__main__":

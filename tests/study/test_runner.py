@@ -39,6 +39,18 @@ def test_a_study_runs_resumes_and_publishes(tmp_path, monkeypatch):
     log = (tmp_path / "runs/logs/tiny_seed3_late.log").read_text()
     assert "nothing left to train" in log.split("# ")[-1]
 
+    assert main(["report", "study.yaml", "--out", "report"]) == 0
+    text = (tmp_path / "report/tiny.md").read_text()
+    assert (tmp_path / "report/tiny.png").stat().st_size > 1000
+    rows = [line for line in text.splitlines() if line.startswith("| main |") or line.startswith("| late |")]
+    assert len(rows) == 5  # main rounds 0-2, late rounds 1-2
+    assert "random pruning: test diff" in text and ", p=" in rows[2]
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs")  # the published copy alone gives the same report
+    assert main(["report", "study.yaml", "--out", "again"]) == 0
+    assert (tmp_path / "again/tiny.md").read_text() == text
+
 
 def test_bad_input_exits_2_with_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "hf_lth.study.cli", "run", str(tmp_path / "missing.yaml")],
