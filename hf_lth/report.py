@@ -370,7 +370,12 @@ def plot_comparison(runs: dict[str, dict[str, Any]], path: str | Path, split: st
 
 
 def _embedding_free_axis(ax, rounds: list[dict[str, Any]]) -> None:
-    """A top axis with the sparsity without the embedding, where it differs from the bottom one."""
+    """A top axis with the sparsity without the embedding, where it differs from the bottom one.
+
+    Args:
+        ax: the accuracy-versus-sparsity axes (bottom axis: sparsity of all prunable weights, in %).
+        rounds: the round records holding `sparsity` and `sparsity_without_embedding` (fractions).
+    """
     pairs = sorted({(100 * r["sparsity"], 100 * r["sparsity_without_embedding"]) for r in rounds
                     if r.get("sparsity_without_embedding") is not None})
     if len(pairs) < 2 or all(abs(a - b) < 0.05 for a, b in pairs):
@@ -381,11 +386,38 @@ def _embedding_free_axis(ax, rounds: list[dict[str, Any]]) -> None:
     for overall, without in pairs:
         by_sparsity.setdefault(round(overall, 1), []).append(without)
     bottom = np.array(sorted(by_sparsity))
+    if len(bottom) < 2:
+        return
     top = np.maximum.accumulate([float(np.mean(by_sparsity[k])) for k in bottom])  # monotonic, to invert
-    secondary = ax.secondary_xaxis("top", functions=(lambda x: np.interp(x, bottom, top),
-                                                    lambda x: np.interp(x, top, bottom)))
-    secondary.set_xticks([tick for tick in range(0, 101, 10) if tick <= top[-1]])  # none clamped onto the end
+    top = top + 1e-6 * np.arange(len(top))  # strictly increasing: a flat step has no inverse
+    secondary = ax.secondary_xaxis("top", functions=(_piecewise_linear(bottom, top), _piecewise_linear(top, bottom)))
+    secondary.set_xticks([tick for tick in range(0, 101, 10) if tick <= top[-1]])  # no tick beyond the last round
     secondary.set_xlabel("sparsity without the embedding (%)")
+
+
+def _piecewise_linear(xs, ys):
+    """x -> y through the points (`xs` and `ys` strictly increasing), continued beyond both ends along the end
+    segments. `np.interp` alone clamps there, and the padded plot then places the top axis's ticks wrongly.
+
+    Args:
+        xs: the points' x values, strictly increasing.
+        ys: the points' y values, strictly increasing.
+
+    Returns:
+        The function, on numbers or arrays; with `xs` and `ys` swapped it is its inverse.
+    """
+    import numpy as np
+
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    low, high = (ys[1] - ys[0]) / (xs[1] - xs[0]), (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+
+    def f(x):
+        x = np.asarray(x, dtype=float)
+        y = np.interp(x, xs, ys)
+        y = np.where(x < xs[0], ys[0] + low * (x - xs[0]), y)
+        return np.where(x > xs[-1], ys[-1] + high * (x - xs[-1]), y)
+
+    return f
 
 
 def _new_figure():
@@ -498,7 +530,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="experiment folder(s) holding lth_results.json; several are compared side by side")
     parser.add_argument("--plot", help="PNG path (default OUTPUT_DIR/accuracy_vs_sparsity.png for one folder, "
                                        "accuracy_vs_sparsity_eval.png with --split eval)")
-    parser.add_argument("--split", default="test", choices=["eval", "test"])
+    parser.add_argument("--split", default="test", choices=["eval", "test"],
+                        help="the split whose accuracy the plot and the headline show: test (default) or eval "
+                             "(validation; its plot is accuracy_vs_sparsity_eval.png); matching is always judged "
+                             "on validation")
     parser.add_argument("--labels", help="comma-separated names of the folders in the comparison (default: their names)")
     parser.add_argument("--seeds", action="store_true", help="the folders are one experiment with several seeds: "
                                                              "report the mean and standard deviation")

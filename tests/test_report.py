@@ -203,3 +203,42 @@ def test_report_has_a_title_with_the_settings_and_says_when_no_control_ran(tmp_p
     out = capsys.readouterr().out
     assert out.startswith("# Lottery tickets: model on data")
     assert "No control was run" in out and "Ties between rounds go to the sparser one" in out
+
+
+def test_top_axis_ticks_sit_above_the_matching_bottom_sparsity(tmp_path, monkeypatch):
+    """The top axis (sparsity without the embedding) read back through matplotlib's transforms: each tick sits
+    above the overall sparsity that has it, also with the axis padded beyond the first and last rounds."""
+    import numpy as np
+
+    import hf_lth.report as report
+
+    overall = [100 * (1 - 0.8**k) for k in range(11)]
+    without = [100 * (1 - 0.92**k) for k in range(11)]
+    rounds = [{"round": k, "sparsity": a / 100, "sparsity_without_embedding": b / 100, "test_accuracy": 0.7}
+              for k, (a, b) in enumerate(zip(overall, without))]
+    figures = []
+    save = report._save_figure
+
+    def keep(fig, ax, *args, **kwargs):
+        figures.append((fig, ax))
+        return save(fig, ax, *args, **kwargs)
+
+    monkeypatch.setattr(report, "_save_figure", keep)
+    plot_accuracy_vs_sparsity({"rounds": rounds, "best_round": 3}, tmp_path / "plot.png")
+    fig, ax = figures[0]
+    fig.canvas.draw()
+    (top,) = ax.child_axes
+    assert ax.get_xlim()[0] < 0 < overall[-1] < ax.get_xlim()[1]  # padded on both sides
+    ticks = list(top.get_xticks())
+    assert ticks[0] == 0 and ticks[-1] == 50
+    for tick in ticks:
+        x_display = top.get_xaxis_transform().transform([[tick, 1.0]])[0][0]
+        under = ax.transData.inverted().transform([[x_display, 0.0]])[0][0]
+        assert under == pytest.approx(float(np.interp(tick, without, overall)), abs=0.05), tick
+
+
+def test_every_report_flag_has_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--split {eval,test} the split whose accuracy the plot and the headline show" in text
