@@ -445,10 +445,12 @@ def _load_hub(preset: DatasetPreset, data_args: DataArguments) -> tuple[dict[str
 
 
 def _select_columns(ds: Dataset, text_column: str, label_column: str, where: str) -> Dataset:
+    """The text and label columns of `ds`, renamed `text` and `label`; an error names the flag that picks a column."""
     for kind, column in (("text", text_column), ("label", label_column)):
         if column not in ds.column_names:
             found = ", ".join(f"'{name}'" for name in ds.column_names)
-            raise LTHInputError(f"The {where} has no {kind} column '{column}'; columns found: {found}.")
+            raise LTHInputError(f"The {where} has no {kind} column '{column}'; columns found: {found}. "
+                                f"Name the {kind} column with --{kind}_column.")
     if text_column == label_column:
         raise LTHInputError(f"The text and label columns must differ, both are '{text_column}'.")
     text_feature = ds.features[text_column]

@@ -149,13 +149,13 @@ def test_non_utf8_bytes(script, capsys, tmp_path, frame):
 def test_missing_text_column(script, capsys, tmp_path, frame):
     path = write_csv(tmp_path / "train.csv", frame.rename(columns={"text": "review"}))
     refused_before_training(script, capsys, BASE + ["--train_file", str(path)], tmp_path / "out",
-                            "no text column 'text'", "'review'")
+                            "no text column 'text'", "'review'", "--text_column")
 
 
 def test_missing_label_column_named_by_flag(script, capsys, tmp_path, frame):
     path = write_csv(tmp_path / "train.csv", frame)
     refused_before_training(script, capsys, BASE + ["--train_file", str(path), "--label_column", "stars"],
-                            tmp_path / "out", "no label column 'stars'")
+                            tmp_path / "out", "no label column 'stars'", "--label_column")
 
 
 def test_text_column_holding_numbers(script, capsys, tmp_path, frame):

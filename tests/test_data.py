@@ -350,9 +350,11 @@ def test_non_utf8_csv(tmp_path, imdb_frame):
 
 def test_missing_columns(tmp_path, imdb_frame):
     path = write(imdb_frame.head(10), tmp_path / "train.csv")
-    with pytest.raises(LTHInputError, match=r"has no text column 'review'; columns found: 'text', 'label'"):
+    with pytest.raises(LTHInputError, match=r"has no text column 'review'; columns found: 'text', 'label'\. "
+                                            r"Name the text column with --text_column\.$"):
         load(tmp_path, train_file=path, text_column="review")
-    with pytest.raises(LTHInputError, match=r"train_file '.*train.csv'\) has no label column 'stars'"):
+    with pytest.raises(LTHInputError, match=r"train_file '.*train.csv'\) has no label column 'stars'.* "
+                                            r"Name the label column with --label_column\.$"):
         load(tmp_path, train_file=path, label_column="stars")
     with pytest.raises(LTHInputError, match=r"text column 'label' .* holds Value\('int64'\) values, not text"):
         load(tmp_path, train_file=path, text_column="label", label_column="text")
