@@ -20,6 +20,8 @@ Any other `model_name_or_path` goes through `AutoTokenizer` / `AutoModelForSeque
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -142,13 +144,116 @@ def _hub_kwargs(model_args: ModelArguments) -> dict[str, Any]:
     }
 
 
+# How long the Hub may take to answer whether a checkpoint exists, before the run gives up (seconds).
+HUB_PROBE_TIMEOUT = 5.0
+
+
+def check_model_sources(model_args: ModelArguments) -> None:
+    """Fail fast, before the data is read, when the model or tokenizer to load cannot be found.
+
+    A preset or a local folder is found at once; any other name must be a Hub repository, found in the Hub cache or
+    asked of the Hub once, with a short timeout and no retries (the Hub's own downloads retry for about a minute
+    when it cannot be reached). A name close to a preset's gets a suggestion: `did you mean 'lstm'?`.
+
+    Args:
+        model_args: the model and tokenizer names (`model_name_or_path`, `tokenizer_name`) and the Hub revision.
+
+    Raises:
+        LTHInputError: a name that is no preset, no local folder, and no Hub repository (or the Hub cannot be
+            reached, or HF_HUB_OFFLINE is set and the Hub cache lacks it).
+    """
+    names = [("model", model_args.model_name_or_path)]
+    if model_args.tokenizer_name and model_args.tokenizer_name != model_args.model_name_or_path:
+        names.append(("tokenizer", model_args.tokenizer_name))
+    for kind, name in names:
+        if kind == "model" and (name in MODEL_PRESETS or name in PRETRAINED_PRESETS):
+            continue
+        problem = _hub_problem(name, model_args.model_revision, model_args.cache_dir)
+        if problem is not None:
+            flag = "model_name_or_path" if kind == "model" else "tokenizer_name"
+            raise LTHInputError(f"--{flag} {name!r} is {_not_a_preset(name)}not a local folder, and {problem}.")
+
+
+def closest_preset(name: str) -> str | None:
+    """The preset name closest to `name` (a likely misspelling, e.g. `lstn` -> `lstm`), or None when none is close.
+
+    Args:
+        name: a `model_name_or_path` that is no preset.
+
+    Returns:
+        A key of `MODEL_PRESETS` or `PRETRAINED_PRESETS`, or None.
+    """
+    matches = difflib.get_close_matches(name.lower(), [*MODEL_PRESETS, *PRETRAINED_PRESETS], n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _not_a_preset(name: str) -> str:
+    """`not a preset (did you mean 'lstm'?), ` or `not a preset (cnn, lstm, ...), `."""
+    close = closest_preset(name)
+    if close is not None:
+        return f"not a preset (did you mean {close!r}?), "
+    return f"not a preset ({', '.join([*MODEL_PRESETS, *PRETRAINED_PRESETS])}), "
+
+
+def _hub_problem(name: str, revision: str, cache_dir: str | None) -> str | None:
+    """Why `name` cannot be loaded from a folder or the Hub, or None when it can (or the Hub's answer is unclear:
+    `from_pretrained` then says more)."""
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.constants import is_offline_mode
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if os.path.isdir(name):
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return "not a Hub repository id"
+    for file in ("config.json", "tokenizer_config.json"):  # a tokenizer-only repository has no config.json
+        if isinstance(try_to_load_from_cache(name, file, cache_dir=cache_dir, revision=revision), str):
+            return None
+    if is_offline_mode():
+        return "not in the Hub cache (HF_HUB_OFFLINE is set, so the Hub is not asked)"
+    return _ask_hub(name, revision)
+
+
+@functools.lru_cache(maxsize=32)
+def _ask_hub(name: str, revision: str) -> str | None:
+    """One request to the Hub, without retries: None if the repository exists (or the answer is unclear), else why
+    it cannot be loaded."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        HfApi().model_info(name, revision=revision, timeout=HUB_PROBE_TIMEOUT)
+    except GatedRepoError:
+        return None  # it exists; from_pretrained says how to get access
+    except RepositoryNotFoundError:
+        return "no Hub repository has that name (or it is private: log in with `hf auth login`)"
+    except RevisionNotFoundError:
+        return f"its Hub repository has no revision {revision!r}"
+    except Exception as error:  # noqa: BLE001 - any other answer is from_pretrained's to report
+        if not _unreachable(error):
+            return None
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return f"the Hub cannot be reached ({reason}; set HF_HUB_OFFLINE=1 to use the Hub cache only)"
+    return None
+
+
+def _unreachable(error: Exception) -> bool:
+    """Whether `error` says the Hub could not be reached (no network, no DNS, a timeout). huggingface_hub's HTTP
+    client (httpx, or httpx2 from huggingface_hub 2) raises its own transport errors, recognised by name here."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    return isinstance(error, OSError) or bool(names & {"TransportError", "TimeoutException", "NetworkError"})
+
+
 def _load_error(kind: str, name: str, error: Exception) -> LTHInputError:
     if os.path.isdir(name):
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return LTHInputError(f"Could not load a {kind} from the folder {name!r}: {reason}")
     return LTHInputError(
-        f"Could not load a {kind} from {name!r}: it is not a preset ({', '.join([*MODEL_PRESETS, *PRETRAINED_PRESETS])}), "
-        "not a local folder, and not a reachable Hub repository."
+        f"Could not load a {kind} from {name!r}: it is {_not_a_preset(name)}not a local folder, and not a reachable "
+        "Hub repository."
     )
 
 
@@ -163,8 +268,9 @@ def load_tokenizer(model_args: ModelArguments, train_texts: Sequence[str]) -> Pr
         The tokenizer.
 
     Raises:
-        LTHInputError: the tokenizer to load is neither a local folder nor a reachable Hub repository.
+        LTHInputError: the tokenizer (or model) to load is no preset, no local folder and no reachable Hub repository.
     """
+    check_model_sources(model_args)
     preset = model_args.preset
     name = model_args.tokenizer_name or model_args.checkpoint()
     if preset is not None and model_args.tokenizer_name is None:
@@ -219,6 +325,7 @@ def load_model(
             raise LTHInputError(f"config_overrides {model_args.config_overrides!r}: {error}") from error
         return AutoModelForSequenceClassification.from_config(config)
 
+    check_model_sources(model_args)
     name = model_args.checkpoint()
     try:
         config = AutoConfig.from_pretrained(name, **label_kwargs, **_hub_kwargs(model_args))

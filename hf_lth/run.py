@@ -45,6 +45,7 @@ from hf_lth import (
     tokenize_dataset,
     write_report,
 )
+from hf_lth.model_loading import check_model_sources
 from hf_lth.progress import library_progress_bars
 
 logger = logging.getLogger("hf_lth.run")
@@ -76,6 +77,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
     logger.info("Model %s, data %s, output %s", model_args.model_name_or_path,
                 data_args.dataset_name or data_args.train_file or "the shipped IMDb sample", lth_args.output_dir)
     set_seed(lth_args.seed)
+    check_model_sources(model_args)  # before the data: a misspelled model name fails in seconds
 
     quiet = library_progress_bars(not lth_args.disable_tqdm)
     with lth_args.main_process_first(desc="loading and tokenising the data"), quiet:

@@ -17,6 +17,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the `slow` marker (so that `--strict-markers` accepts it). Slow tests start processes (the command
+    line, accelerate, torchrun, kills), execute the notebook, build the docs or take more than a few seconds;
+    `python -m pytest -m "not slow" tests` is the quick loop while developing (about 2 minutes on 2 cores), and
+    `python -m pytest tests` (the README's command, and CI) runs everything."""
+    config.addinivalue_line("markers", "slow: starts processes or takes more than a few seconds; "
+                                       "deselect with -m 'not slow' for the quick loop")
 SAMPLE_DATA = REPO_ROOT / "hf_lth" / "sample_data"
 
 

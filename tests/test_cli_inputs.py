@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +25,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from helpers.cli import REPO_ROOT, run_cli
+from helpers.cli import REPO_ROOT, cli_env, run_cli
 from helpers.tiny import tiny_bert
 from hf_lth import LTHArguments, LTHInputError, LTHTrainer, TicketMask
 
@@ -416,3 +417,22 @@ def test_the_process_exits_2_with_one_line_and_no_traceback(tmp_path, argv, frag
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith(fragment), run.stderr[-2000:]
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_a_misspelled_model_fails_in_seconds_without_network_naming_the_preset(tmp_path):
+    """With the Hub left on (HF_HUB_OFFLINE unset) and no network, or a Hub that does not know the name, the
+    run does not wait for the Hub's retries: one line, exit 2, well under 15 s, before any data is read."""
+    env = cli_env()
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        env.pop(name, None)
+    started = time.monotonic()
+    run = run_cli(["--model_name_or_path", "lstn", "--output_dir", str(tmp_path / "out")], env=env, cwd=tmp_path,
+                  timeout=60)
+    took = time.monotonic() - started
+    assert run.returncode == 2, run.stderr[-2000:]
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --model_name_or_path 'lstn' is not a preset (did you mean "
+                                                   "'lstm'?), not a local folder"), run.stderr[-2000:]
+    assert took < 15, f"took {took:.1f} s"
+    assert not (tmp_path / "out").exists()

@@ -9,6 +9,8 @@ from hf_lth.model_loading import (
     MODEL_PRESETS,
     ModelArguments,
     apply_config_overrides,
+    check_model_sources,
+    closest_preset,
     load_model,
     load_tokenizer,
 )
@@ -171,8 +173,83 @@ def test_unknown_name_raises_input_error(word_tokenizer):
         with pytest.raises(LTHInputError) as error:
             call()
         message = str(error.value)
-        assert "'lstmm'" in message and all(name in message for name in MODEL_PRESETS)
-        assert isinstance(error.value.__cause__, OSError)
+        assert message.startswith("--model_name_or_path 'lstmm' is not a preset (did you mean 'lstm'?), not a local folder")
+        assert "HF_HUB_OFFLINE" in message and "\n" not in message
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """The Hub asked (HF_HUB_OFFLINE off) through `HfApi.model_info`, replaced by `answer(name)`: set `online.answer`."""
+    import huggingface_hub
+    import huggingface_hub.constants
+
+    from hf_lth import model_loading
+
+    class Hub:
+        answer = staticmethod(lambda name: None)
+        asked: list[str] = []
+
+    def model_info(self, name, revision=None, timeout=None, **kwargs):
+        Hub.asked.append(name)
+        assert timeout is not None and timeout <= 10
+        return Hub.answer(name)
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.HfApi, "model_info", model_info)
+    model_loading._ask_hub.cache_clear()
+    yield Hub
+    model_loading._ask_hub.cache_clear()
+
+
+def test_an_unreachable_hub_fails_at_once_naming_the_closest_preset(online):
+    def unreachable(name):
+        raise ConnectionError("[Errno -2] Name or service not known")
+
+    online.answer = unreachable
+    with pytest.raises(LTHInputError) as error:
+        check_model_sources(args("lstn"))
+    assert str(error.value) == (
+        "--model_name_or_path 'lstn' is not a preset (did you mean 'lstm'?), not a local folder, and the Hub cannot "
+        "be reached ([Errno -2] Name or service not known; set HF_HUB_OFFLINE=1 to use the Hub cache only).")
+    check_model_sources(args("cnn"))  # presets never ask the Hub
+    assert online.asked == ["lstn"]
+
+
+def test_a_name_the_hub_does_not_know_lists_the_presets(online):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    def not_found(name):
+        error = RepositoryNotFoundError.__new__(RepositoryNotFoundError)
+        Exception.__init__(error, "404 Client Error")
+        raise error
+
+    online.answer = not_found
+    with pytest.raises(LTHInputError, match=r"'bert-base-uncasd' is not a preset \(cnn, lstm, gru, rnn, bert-tiny, "
+                                            r"minilm\), not a local folder, and no Hub repository has that name"):
+        check_model_sources(args("bert-base-uncasd"))
+
+
+def test_hub_ids_that_exist_or_are_cached_and_local_folders_pass(online, tmp_path, monkeypatch):
+    check_model_sources(args("org/model"))  # the Hub answers
+    assert online.asked == ["org/model"]
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    snapshot = tmp_path / "cache" / "models--org--cached" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "cache" / "models--org--cached" / "refs").mkdir()
+    (tmp_path / "cache" / "models--org--cached" / "refs" / "main").write_text("abc123")
+    check_model_sources(args("org/cached", cache_dir=str(tmp_path / "cache")))
+    check_model_sources(args(str(tmp_path)))
+    with pytest.raises(LTHInputError, match=r"--tokenizer_name 'org/other' is not a preset .* not in the Hub cache"):
+        check_model_sources(args("cnn", tokenizer_name="org/other"))
+    assert online.asked == ["org/model"]
+
+
+def test_closest_preset():
+    assert closest_preset("lstn") == "lstm" and closest_preset("CNN") == "cnn" and closest_preset("minlm") == "minilm"
+    assert closest_preset("bert-base-uncased") is None and closest_preset("distilroberta-base") is None
 
 
 def test_folder_without_a_model_raises_input_error(tmp_path, word_tokenizer):
