@@ -88,16 +88,19 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         "## Use",
         "",
         "```python",
-        "from transformers import AutoModelForSequenceClassification, AutoTokenizer",
+        "from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline",
+        f'classifier = pipeline("text-classification", model="{repo_id}"{remote})',
+        'print(classifier("A wonderful film with a great cast."))',
+        "",
         f'model = AutoModelForSequenceClassification.from_pretrained("{repo_id}"{remote})',
         f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}"{remote})',
         "```",
         "",
-        ("`trust_remote_code=True` runs the model code shipped in this folder (TextCNN/TextRNN), needed only where "
-         "hf_lth is not installed; " if remote_code else
-         "The ticket is a plain transformers model: it loads without hf_lth and "
-         "without remote code (`pipeline(\"text-classification\", model=...)` works too); pruned weights are stored "
-         "as zeros; ") + "`config.lth` holds the ticket's record (round, per-layer sparsity, metrics).",
+        ("`trust_remote_code=True` (in `pipeline` as in `from_pretrained`) runs the model code shipped in this folder "
+         "(TextCNN/TextRNN); without it, transformers refuses to load the ticket where hf_lth is not imported; "
+         if remote_code else
+         "The ticket is a plain transformers model: it loads without hf_lth and without remote code; pruned weights "
+         "are stored as zeros; ") + "`config.lth` holds the ticket's record (round, per-layer sparsity, metrics).",
         "",
     ]
     if not shrunk:

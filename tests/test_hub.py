@@ -138,3 +138,41 @@ def test_stage_locally_without_a_repo_id(experiment, tmp_path):
     assert f'from_pretrained("{staged.resolve()}"' in card
     loaded = AutoModelForSequenceClassification.from_pretrained(staged, trust_remote_code=True)
     assert loaded.config.lth["round"] == json.loads((experiment / "lth_results.json").read_text())["best_round"]
+
+
+def _use_snippet(card_text: str) -> str:
+    """The Python block under the card's "## Use" heading."""
+    use = card_text.split("## Use", 1)[1]
+    return use.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_card_shows_pipeline_with_remote_code_only_where_the_ticket_needs_it():
+    from hf_lth.card import ticket_card
+
+    record = {"round": 1, "sparsity": 0.2, "rewind": "init", "strategy": "global_magnitude", "prune_rate": 0.2,
+              "eval_accuracy": 0.7, "test_accuracy": 0.68, "dataset": "imdb"}
+    results = {"rounds": [dict(record, round=0, sparsity=0.0), record], "best_round": 1}
+    remote = _use_snippet(ticket_card(record, results, "me/ticket", remote_code=True).text)
+    assert 'pipeline("text-classification", model="me/ticket", trust_remote_code=True)' in remote
+    assert 'from_pretrained("me/ticket", trust_remote_code=True)' in remote
+    plain = _use_snippet(ticket_card(record, results, "me/bert-ticket", remote_code=False).text)
+    assert 'pipeline("text-classification", model="me/bert-ticket")' in plain and "trust_remote_code" not in plain
+
+
+@pytest.mark.slow
+def test_the_cards_pipeline_snippet_runs_where_hf_lth_is_absent(experiment, tmp_path):
+    """The card's "Use" block, as written, in a fresh interpreter that cannot import hf_lth."""
+    staged = stage_ticket(experiment, tmp_path / "staged")
+    snippet = _use_snippet((staged / "README.md").read_text())
+    assert "trust_remote_code=True" in snippet
+    code = 'import sys\nsys.modules["hf_lth"] = None\n' + snippet + 'print("LABEL", model.config.id2label[0])\n'
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "[{'label': " in done.stdout and "'score': " in done.stdout, done.stdout
+
+
+def test_hub_how_to_shows_pipeline_with_remote_code():
+    page = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "hub.md").read_text()
+    assert 'pipeline("text-classification", model="me/imdb-cnn-ticket", trust_remote_code=True)' in page
