@@ -108,7 +108,7 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
             "Keep training the same sparse network (on this dataset or another) with hf_lth:",
             "",
             "```bash",
-            f"python examples/run_lth.py --model_name_or_path {repo_id} --lth_init_mask {repo_id} --train_file ...",
+            f"hf-lth-run --model_name_or_path {repo_id} --lth_init_mask {repo_id} --train_file ...",
             "```",
             "",
         ]

@@ -157,6 +157,8 @@ def test_card_shows_pipeline_with_remote_code_only_where_the_ticket_needs_it():
     assert 'from_pretrained("me/ticket", trust_remote_code=True)' in remote
     plain = _use_snippet(ticket_card(record, results, "me/bert-ticket", remote_code=False).text)
     assert 'pipeline("text-classification", model="me/bert-ticket")' in plain and "trust_remote_code" not in plain
+    # the installed command, not a path inside the repository
+    assert "hf-lth-run --model_name_or_path me/ticket --lth_init_mask me/ticket" in ticket_card(record, results, "me/ticket").text
 
 
 @pytest.mark.slow
