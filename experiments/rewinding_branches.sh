@@ -12,6 +12,6 @@ run() { python examples/run_lth.py "$config" --seed "$seed" --output_dir "$out" 
 run
 run --lth_branch step5 --lth_rewind step:5
 run --lth_branch step20 --lth_rewind step:20
-run --lth_branch lr --lth_rewind lr
-run --lth_branch finetune --lth_rewind finetune
+run --lth_branch lr --lth_rewind lr --lth_controls ""  # their papers' controls are not implemented: refused
+run --lth_branch finetune --lth_rewind finetune --lth_controls ""
 hf-lth-report "$out"

@@ -226,6 +226,9 @@ class LTHArguments(TrainingArguments):
         if unknown:
             raise LTHInputError(f"unknown lth_controls {unknown}; choose from {', '.join(CONTROLS)}.")
         self.lth_control_rounds = parse_control_rounds(self.lth_control_rounds)
+        refusal = parse_rewind(self.lth_rewind).controls_refused
+        if self.lth_controls and refusal:
+            raise LTHInputError(f"lth_controls with lth_rewind {self.lth_rewind}: {refusal}.")
         self.lth_rewind_steps = parse_rewind_steps(self.lth_rewind_steps)
         if not 0.0 < self.lth_finetune_lr_fraction <= 1.0:
             raise LTHInputError(f"lth_finetune_lr_fraction must be in (0, 1], got {self.lth_finetune_lr_fraction}.")

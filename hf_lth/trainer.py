@@ -164,6 +164,8 @@ class LTHTrainer(Trainer):
         unknown = [kind for kind in kinds if kind not in CONTROLS]
         if unknown:
             raise LTHInputError(f"unknown control {unknown}; choose from {sorted(CONTROLS)}.")
+        if self.rewind.controls_refused:
+            raise LTHInputError(f"controls with lth_rewind {self.rewind}: {self.rewind.controls_refused}.")
         finished_controls = {kind: set(self.folder.finished_rounds(kind)) for kind in kinds}
         todo = [(kind, index) for kind in kinds for index in selected if index not in finished_controls[kind]]
         with self._round_progress(len(todo), 0):

@@ -10,22 +10,18 @@ from helpers.tiny import RoundStartRecorder, make_trainer
 
 
 @pytest.mark.parametrize("rewind", ["lr", "finetune"])
-def test_random_pruning_under_lr_and_finetune_starts_from_the_dense_trained_weights(tmp_path, dataset, rewind):
-    """Round r of `lr`/`finetune` starts from round r-1's weights, zero wherever IMP pruned; the random-pruning
-    control starts from round 0's trained weights instead, so none of the weights it keeps starts at zero
-    (failed before: it started from round r-1's weights, and ~20% of its survivors were IMP's zeros)."""
-    recorder = RoundStartRecorder()
-    trainer = make_trainer(tmp_path, dataset, callbacks=[recorder], lth_rounds=2, lth_rewind=rewind, num_train_epochs=1)
+def test_controls_under_lr_and_finetune_are_refused_in_one_line(tmp_path, dataset, rewind):
+    """Their papers' controls repeat the line's rounds at random; one retraining from the dense weights is not that
+    (it was, before: one round where the ticket had r), so they are refused, as flags and through the API."""
+    from hf_lth.arguments import LTHArguments
+    from hf_lth.errors import LTHInputError
+
+    with pytest.raises(LTHInputError, match=f"lth_controls with lth_rewind {rewind}: .*Renda et al"):
+        LTHArguments(output_dir=str(tmp_path), lth_rewind=rewind, lth_controls="random_pruning")
+    trainer = make_trainer(tmp_path, dataset, lth_rounds=1, lth_rewind=rewind, num_train_epochs=1)
     trainer.find_tickets()
-    trainer.run_controls(["random_pruning"], rounds=[2])
-    out = tmp_path / "run"
-    dense = load_file(str(out / "round_00" / "model.safetensors"))
-    control_mask = TicketMask.load(out / "controls" / "random_pruning" / "round_02" / "lth_mask.safetensors")
-    start = recorder.starts[-1]
-    for name, keep in control_mask.items():
-        assert torch.equal(start[name], dense[name] * keep), name
-        assert torch.count_nonzero(start[name][keep]) == int(keep.sum()), name
-    assert control_mask.layer_kept() == TicketMask.load(out / "round_02" / "lth_mask.safetensors").layer_kept()
+    with pytest.raises(LTHInputError, match="init or step:K line"):
+        trainer.run_controls(["random_pruning"], rounds=[1])
 
 
 def test_random_reinit_keeps_the_mask_and_draws_new_survivors(tmp_path, dataset):

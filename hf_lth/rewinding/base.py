@@ -48,6 +48,9 @@ class Rewind:
     """
 
     name: ClassVar[str]
+    # Why this kind runs no controls (None: it does). A control must follow the paper of its line: a kind whose
+    # paired control would need a schedule hf_lth does not implement says so, and the controls are refused.
+    controls_refused: ClassVar[str | None] = None
 
     def __init__(self, step: int = 0):
         self.step = step

@@ -15,6 +15,11 @@ from .base import Rewind, register_rewind
 @register_rewind
 class LearningRateRewind(Rewind):
     name = "lr"
+    controls_refused = (
+        "its paper's random-pruning control (Renda et al. 2020) prunes at random to the same sparsity over the same "
+        "number of lr-rewinding rounds, which hf_lth does not implement (one retraining from the dense weights is "
+        "not that control); run the controls on an init or step:K line of the same trunk"
+    )
 
     @classmethod
     def from_spec(cls, spec: str):
