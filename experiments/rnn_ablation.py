@@ -17,16 +17,13 @@ The other ingredients are flags of the preset: `--config_overrides bidirectional
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from transformers import set_seed
 from transformers.loss.loss_utils import ForSequenceClassificationLoss
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import run_lth  # noqa: E402
-
-from hf_lth.models import TextRNNForSequenceClassification  # noqa: E402
+import hf_lth.run as run_lth  # the entry point; `run` looks `load_model` up in this module, patched below
+from hf_lth.models import TextRNNForSequenceClassification
 
 
 class UnpackedTextRNN(TextRNNForSequenceClassification):
