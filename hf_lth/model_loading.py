@@ -23,8 +23,10 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -42,6 +44,8 @@ from transformers import (
 from .errors import LTHInputError
 from .models import TextCNNConfig, TextRNNConfig
 from .pretrained import PRETRAINED_PRESETS, pretrained_preset_path
+
+logger = logging.getLogger(__name__)
 
 
 class ModelPreset(NamedTuple):
@@ -332,9 +336,59 @@ def load_model(
     except (OSError, ValueError) as error:
         raise _load_error("model", name, error) from error
     apply_config_overrides(config, model_args.config_overrides)
-    return AutoModelForSequenceClassification.from_pretrained(
-        name, config=config, ignore_mismatched_sizes=model_args.ignore_mismatched_sizes, **_hub_kwargs(model_args)
-    )
+    with _quiet_loading():
+        model, info = AutoModelForSequenceClassification.from_pretrained(
+            name, config=config, ignore_mismatched_sizes=model_args.ignore_mismatched_sizes, output_loading_info=True,
+            **_hub_kwargs(model_args),
+        )
+    note = loading_note(model_args.model_name_or_path, info, num_labels)
+    if note:
+        logger.info(note)
+    return model
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Inside the block, transformers loads a checkpoint without its "Loading weights" bar and its load report (a
+    table of the new and unused weights, which `loading_note` says in one line); errors still raise."""
+    from .progress import library_progress_bars
+
+    reporter = logging.getLogger("transformers.modeling_utils")
+    level = reporter.level
+    reporter.setLevel(logging.ERROR)
+    try:
+        with library_progress_bars(False):
+            yield
+    finally:
+        reporter.setLevel(level)
+
+
+def loading_note(name: str, info: dict[str, Any], num_labels: int) -> str | None:
+    """One line on the weights a checkpoint did not provide, in hf_lth's words (None when it provided them all).
+
+    Args:
+        name: the `model_name_or_path` loaded.
+        info: `from_pretrained(..., output_loading_info=True)`'s second value (`missing_keys`, `unexpected_keys`,
+            `mismatched_keys`).
+        num_labels: the number of classes of the data.
+
+    Returns:
+        E.g. `minilm: the classification head (classifier.weight, classifier.bias) is new, for 2 labels, initialised
+        at random; training fits it.`
+    """
+    missing = sorted(info.get("missing_keys") or [])
+    mismatched = sorted(key if isinstance(key, str) else key[0] for key in info.get("mismatched_keys") or [])
+    unused = sorted(info.get("unexpected_keys") or [])
+    parts = []
+    if missing:
+        parts.append(f"the weights {', '.join(missing)} are new, for {num_labels} labels, initialised at random "
+                     "(a new classification head that training fits)")
+    if mismatched:
+        parts.append(f"{', '.join(mismatched)} had another shape and start again at random (--ignore_mismatched_sizes)")
+    if unused:
+        parts.append(f"{len(unused)} weight(s) of the checkpoint are not used ({', '.join(unused[:4])}"
+                     f"{', ...' if len(unused) > 4 else ''})")
+    return f"{name}: {'; '.join(parts)}." if parts else None
 
 
 # Set from the tokenizer and the data, never by hand.

@@ -1,4 +1,5 @@
-"""Progress of an experiment: one bar over its rounds (with the time left), and quiet library bars on request."""
+"""Progress of an experiment: one bar over its rounds (with the time left), Trainer's logs written above it, and
+quiet library bars (tokenising, writing shards, loading weights) while hf_lth works."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from contextlib import contextmanager
 import datasets
 import transformers.utils.logging as transformers_logging
 from tqdm.auto import tqdm
+from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +27,9 @@ class RoundProgress:
     """
 
     def __init__(self, total: int, done: int, enabled: bool):
-        self.bar = tqdm(total=total, initial=done, unit="round", disable=not enabled, dynamic_ncols=True)
+        # Nothing left to train (a finished run started again): no bar, only the note that says so.
+        self.bar = tqdm(total=total, initial=done, unit="round", disable=not enabled or done >= total,
+                        dynamic_ncols=True)
 
     def start(self, message: str) -> None:
         """Announce the round that starts now."""
@@ -46,6 +50,20 @@ class RoundProgress:
 
     def close(self) -> None:
         self.bar.close()
+
+
+class TrainerLogLines(TrainerCallback):
+    """Trainer's logs (loss, learning rate, each round's summary) as lines above hf_lth's round bar, in place of
+    Trainer's `ProgressCallback`, whose step and evaluation bars would nest under the round bar. Only the main
+    process writes them; values are formatted as `ProgressCallback` does (floats to 4 significant digits,
+    `total_flos` left out)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        """Write `logs` above the bar (on stdout, the program's output)."""
+        if state.is_world_process_zero and logs:
+            shown = {key: f"{value:.4g}" if isinstance(value, float) else value for key, value in logs.items()
+                     if key != "total_flos"}
+            tqdm.write(str(shown), file=sys.stdout)
 
 
 def set_log_level(log_level: str, process_level: int, main_process: bool) -> None:

@@ -46,7 +46,7 @@ from hf_lth import (
     write_report,
 )
 from hf_lth.model_loading import check_model_sources
-from hf_lth.progress import library_progress_bars
+from hf_lth.progress import library_progress_bars, set_log_level
 
 logger = logging.getLogger("hf_lth.run")
 
@@ -67,7 +67,7 @@ def setup_logging(args: LTHArguments) -> None:
         handlers=[logging.StreamHandler(sys.stdout)],
     )
     level = args.get_process_log_level()
-    logger.setLevel(logging.INFO if args.log_level == "passive" and args.should_log else level)
+    set_log_level(args.log_level, level, args.should_log)  # hf_lth's loggers: INFO on the main process by default
     datasets.utils.logging.set_verbosity(level)
     transformers.utils.logging.set_verbosity(level)
 
@@ -79,9 +79,11 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
     set_seed(lth_args.seed)
     check_model_sources(model_args)  # before the data: a misspelled model name fails in seconds
 
-    quiet = library_progress_bars(not lth_args.disable_tqdm)
-    with lth_args.main_process_first(desc="loading and tokenising the data"), quiet:
+    # no bar for each split read, shuffled and tokenised (a few seconds): one line says what was read
+    with lth_args.main_process_first(desc="loading and tokenising the data"), library_progress_bars(False):
         data = load_text_classification_data(data_args, seed=lth_args.seed)
+        logger.info("Data: %s; %d labels; tokenising", ", ".join(f"{len(split):,} {name}" for name, split
+                                                                in data.raw.items()), data.num_labels)
         tokenizer = load_tokenizer(model_args, data.raw["train"]["text"])
         encoded = tokenize_dataset(
             data, tokenizer, data_args.max_seq_length, pad_to_max_length=data_args.pad_to_max_length,

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainerState
+from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
 from transformers.trainer_utils import TrainOutput, get_last_checkpoint, set_seed
 
 from .arguments import LTHArguments
@@ -31,7 +32,7 @@ from .io import atomic_path, remove_path
 from .masks import MASK_FILE, TicketMask
 from .predictions import SplitPredictions
 from .pretrained import is_pretrained
-from .progress import RoundProgress, library_progress_bars, round_message, set_log_level
+from .progress import RoundProgress, TrainerLogLines, library_progress_bars, round_message, set_log_level
 from .rewinding import RoundPlan
 from .scope import embedding_parameter_names, resolve_prune_scope
 from .structure import get_granularity
@@ -117,6 +118,8 @@ class LTHTrainer(Trainer):
         self._identity: dict[str, Any] | None = None
         self._mask_callback = TicketMaskCallback(self.mask)
         self.add_callback(self._mask_callback)
+        if self.pop_callback(DEFAULT_PROGRESS_CALLBACK) is not None:  # its step bars would nest under the round bar
+            self.add_callback(TrainerLogLines())
         self._progress: RoundProgress | None = None
         self._eval_orders: dict[str, np.ndarray | None] = {}
 
@@ -287,7 +290,7 @@ class LTHTrainer(Trainer):
         # pending graph, which every process must do alike.
         state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
         if args.should_save:
-            with library_progress_bars(not args.disable_tqdm):
+            with library_progress_bars(False):  # no "Writing model shards" bar for each ticket
                 self.folder.write_round(index, kind, model, state_dict, self.mask, record, self.processing_class,
                                         self.state.log_history, compact=args.lth_compact_tickets,
                                         predictions=predictions)

@@ -296,3 +296,37 @@ def test_local_custom_folder_and_tokenizer_name(tmp_path, word_tokenizer):
     assert isinstance(model, TextCNNForSequenceClassification)
     expected, loaded = cnn.state_dict(), model.state_dict()
     assert expected.keys() == loaded.keys() and all(torch.equal(expected[k], loaded[k]) for k in expected)
+
+
+def test_a_new_head_is_said_once_in_hf_lths_words(tmp_path, caplog, capsys):
+    """A pretrained encoder without a classification head: no transformers load report (a table, repeated under some
+    logging setups) and no "Loading weights" bar; one INFO line from hf_lth naming the new weights."""
+    import logging
+
+    from transformers import BertModel
+
+    tokenizer = load_tokenizer(args("bert-tiny"), TEXTS)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32)
+    BertModel(config).save_pretrained(tmp_path / "encoder")
+    tokenizer.save_pretrained(tmp_path / "encoder")
+    with caplog.at_level(logging.INFO):
+        load_model(args(str(tmp_path / "encoder")), tokenizer, num_labels=3)
+    notes = [r for r in caplog.records if r.name == "hf_lth.model_loading"]
+    assert [r.levelno for r in notes] == [logging.INFO]
+    assert notes[0].getMessage() == (
+        f"{tmp_path / 'encoder'}: the weights classifier.bias, classifier.weight are new, for 3 labels, initialised "
+        "at random (a new classification head that training fits).")
+    assert not [r for r in caplog.records if "LOAD REPORT" in r.getMessage()]
+    captured = capsys.readouterr()
+    assert "LOAD REPORT" not in captured.err + captured.out and "Loading weights" not in captured.err
+
+
+def test_loading_note():
+    from hf_lth.model_loading import loading_note
+
+    assert loading_note("m", {"missing_keys": [], "unexpected_keys": [], "mismatched_keys": []}, 2) is None
+    note = loading_note("m", {"missing_keys": [], "unexpected_keys": ["pooler.a", "pooler.b"],
+                              "mismatched_keys": [("classifier.weight", (2, 8), (5, 8))]}, 5)
+    assert note == ("m: classifier.weight had another shape and start again at random (--ignore_mismatched_sizes); "
+                    "2 weight(s) of the checkpoint are not used (pooler.a, pooler.b).")

@@ -1,4 +1,4 @@
-"""The bar over rounds, the visible resume lines, and library bars silenced by `disable_tqdm`."""
+"""The bar over rounds (alone: no step, shard or tokenising bars), the resume lines, and Trainer's logs above it."""
 
 import logging
 
@@ -16,18 +16,45 @@ def test_round_message():
         "random_pruning control of round 5/10 · 67.2% sparse · rewind step:20")
 
 
-def test_rounds_are_announced_on_a_bar_and_a_rerun_says_nothing_is_left(tmp_path, capsys):
+def test_rounds_are_announced_on_a_bar_and_a_rerun_says_nothing_is_left(tmp_path, capsys, caplog):
     data = separable_tokens()
     make_trainer(tmp_path, data, lth_rounds=1, disable_tqdm=False).find_tickets()
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    err = captured.err
     assert "round 0/1 · dense" in err and "round 1/1 · 20.0% sparse · rewind init" in err
     assert "2/2" in err  # tqdm's count of finished rounds
-    assert "Writing model shards" in err  # the library's own bar is left alone without disable_tqdm
+    # one bar: no Trainer step or evaluation bar nested under it, no "Writing model shards" bar for each ticket
+    assert "it/s]" not in err and "Writing model shards" not in err
+    assert "'train_loss'" in captured.out  # Trainer's logs are still written, above the bar
 
-    make_trainer(tmp_path, data, lth_rounds=1, disable_tqdm=False).find_tickets()
-    err = capsys.readouterr().err
-    assert "all 1 rounds are finished; nothing left to train." in err
-    assert "round 1/1" not in err
+    with caplog.at_level(logging.INFO, logger="hf_lth"):
+        make_trainer(tmp_path, data, lth_rounds=1, disable_tqdm=False).find_tickets()
+    assert capsys.readouterr().err == ""  # nothing to train: no bar at all
+    notes = [r.getMessage() for r in caplog.records if "nothing left to train" in r.getMessage()]
+    assert len(notes) == 1 and notes[0].endswith("all 1 rounds are finished; nothing left to train.")
+
+
+def test_trainer_logs_replace_trainers_step_bars(tmp_path):
+    from transformers import PrinterCallback, ProgressCallback
+
+    from hf_lth.progress import TrainerLogLines
+
+    data = separable_tokens()
+    kinds = {type(c) for c in make_trainer(tmp_path, data, disable_tqdm=False).callback_handler.callbacks}
+    assert TrainerLogLines in kinds and ProgressCallback not in kinds
+    kinds = {type(c) for c in make_trainer(tmp_path, data, disable_tqdm=True).callback_handler.callbacks}
+    assert PrinterCallback in kinds and TrainerLogLines not in kinds
+
+
+def test_trainer_log_lines_are_written_on_the_main_process_only(capsys):
+    from types import SimpleNamespace
+
+    from hf_lth.progress import TrainerLogLines
+
+    logs = {"loss": 0.123456, "learning_rate": 0.001, "total_flos": 1e12, "lth_round": 2}
+    TrainerLogLines().on_log(None, SimpleNamespace(is_world_process_zero=True), None, logs=logs)
+    TrainerLogLines().on_log(None, SimpleNamespace(is_world_process_zero=False), None, logs=logs)
+    assert capsys.readouterr().out == "{'loss': '0.1235', 'learning_rate': '0.001', 'lth_round': 2}\n"
 
 
 def test_resume_line_is_logged_without_the_bar(tmp_path, capsys, caplog):

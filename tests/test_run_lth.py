@@ -156,3 +156,15 @@ def test_help_shows_the_examples_then_hf_lth_flags_then_trainer_flags():
     assert flags.index("--model_name_or_path") < flags.index("--train_file") < min(lth)
     assert len(lth) >= 15 and max(lth) < first_trainer < flags.index("--per_device_train_batch_size")
     assert "LTHArguments changes the defaults of output_dir" in text
+
+
+@pytest.mark.slow
+def test_the_command_shows_one_bar_over_the_rounds(tmp_path, capsys):
+    """Quiet by default: the round bar alone on stderr, without the libraries' bars (splits read, shuffled and
+    tokenised, Trainer's steps and evaluations, shards written)."""
+    flags = [flag if flag != "true" else "false" for flag in tiny_flags("cnn", tmp_path / "bars")]  # the bar on
+    assert load_script().main(flags) == 0
+    err = capsys.readouterr().err
+    assert "round 2/2 · 36.0% sparse · rewind init" in err and "3/3" in err
+    for noise in ("Tokenising", "Flattening", "examples/s", "it/s]", "Writing model shards", "Loading weights"):
+        assert noise not in err, noise

@@ -129,12 +129,45 @@ def main(argv: list[str] | None = None) -> int:
     except LTHInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    print("\n".join(describe_masks(result, args.out)))
+    return 0
+
+
+def describe_masks(result: dict, out: Path) -> list[str]:
+    """What `analyze_masks` found, in lines: the round's sparsity, the mask overlaps (or why there are none), the
+    embedding rows kept by word frequency, and the files written.
+
+    Args:
+        result: `analyze_masks`'s result (the contents of `masks.json`).
+        out: the folder the files were written to.
+
+    Returns:
+        The lines to print.
+    """
+    index, folder = result["round"], Path(result["folders"][0])
+    layers = result["sparsity_by_round"].get(index) or result["sparsity_by_round"].get(str(index)) or {}
+    lines = []
+    if layers:
+        low, high = min(layers.values()), max(layers.values())
+        lines.append(f"round {index} of {folder.name}: {len(layers)} pruned tensors, {100 * low:.1f}% to "
+                     f"{100 * high:.1f}% sparse (sparsity_rounds_tensors.png: every round and tensor)")
     for kind in ("between_seeds", "between_lines"):
         for label, v in result[kind].items():
-            print(f"{kind.replace('_', ' ')} {label}: IoU {100 * v['iou']:.1f}% ± {100 * v['iou_std']:.1f} "
-                  f"(random {100 * v['random_iou']:.1f}%, {v['pairs']} pair(s))")
-    print(f"written to {args.out}")
-    return 0
+            lines.append(f"{kind.replace('_', ' ')} {label}: IoU {100 * v['iou']:.1f}% ± {100 * v['iou_std']:.1f} "
+                         f"(random {100 * v['random_iou']:.1f}%, {v['pairs']} pair(s))")
+    if not result["between_seeds"] and not result["between_lines"]:
+        lines.append("no mask overlap: it compares several folders (seeds) or several --lines (main and branches)")
+    vocabulary = result.get("vocabulary")
+    if vocabulary:
+        bands = vocabulary["bands"]
+        lines.append(f"{vocabulary['tensor']}: {100 * bands[0]['kept']:.1f}% of the weights of the most frequent "
+                     f"words kept (ids {bands[0]['ids'][0]}–{bands[0]['ids'][1]}), {100 * bands[-1]['kept']:.1f}% of "
+                     f"the rarest; {vocabulary['fully_pruned']} of {vocabulary['rows']} rows fully pruned (vocabulary.png)")
+    written = ["masks.json", "sparsity_rounds_tensors.png"]
+    written += ["overlap.png"] * bool(result["between_seeds"] or result["between_lines"])
+    written += ["vocabulary.png"] * bool(vocabulary)
+    lines.append(f"written to {out}: {', '.join(written)}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import torch
 from ..experiment import ExperimentFolder
 from ..io import write_json_atomic
 from ..masks import MASK_FILE, TicketMask
+from ..progress import library_progress_bars
 
 # The training settings of round 0 that a copy reuses (the rest stay TrainingArguments' defaults).
 TRAINING_SETTINGS = (
@@ -59,19 +60,23 @@ class ExperimentReplay:
 
         round_dir = self.folder.round_dir(0)
         self.tokenizer = AutoTokenizer.from_pretrained(round_dir, trust_remote_code=True)
-        data = load_text_classification_data(data_args, seed=settings["seed"])
-        self.encoded = tokenize_dataset(data, self.tokenizer, data_args.max_seq_length,
-                                        pad_to_max_length=data_args.pad_to_max_length)
+        with library_progress_bars(False):
+            data = load_text_classification_data(data_args, seed=settings["seed"])
+            self.encoded = tokenize_dataset(data, self.tokenizer, data_args.max_seq_length,
+                                            pad_to_max_length=data_args.pad_to_max_length)
         self.pad_to_max_length = data_args.pad_to_max_length
 
     def model(self):
         from transformers import AutoModelForSequenceClassification
 
-        return AutoModelForSequenceClassification.from_pretrained(self.folder.round_dir(0), trust_remote_code=True)
+        with library_progress_bars(False):
+            return AutoModelForSequenceClassification.from_pretrained(self.folder.round_dir(0), trust_remote_code=True)
 
     def train_copy(self, start: dict[str, torch.Tensor], mask: TicketMask | None, offset: int, seed: int,
                    workdir: Path) -> dict[str, torch.Tensor]:
         """Train a copy from `start` (step `offset` of round 0) under `mask` to round 0's last step."""
+        from transformers import PrinterCallback
+
         from ..arguments import LTHArguments
         from ..data import build_data_collator
         from ..metrics import compute_metrics
@@ -88,6 +93,7 @@ class ExperimentReplay:
                              eval_dataset=self.encoded["validation"], processing_class=self.tokenizer,
                              data_collator=build_data_collator(self.tokenizer, self.pad_to_max_length),
                              compute_metrics=compute_metrics, mask=mask)
+        trainer.remove_callback(PrinterCallback)  # the analysis reports its own progress, not Trainer's log dicts
         trainer._plan = RoundPlan(schedule_offset=offset)  # the schedule of round 0, continued from step `offset`
         trainer.train()
         self.trainer = trainer

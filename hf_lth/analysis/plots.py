@@ -89,12 +89,29 @@ def plot_instability(runs: dict[str, dict[str, Any]], path: str | Path, title: s
     for kind, points in sorted(by_kind.items()):
         points.sort()
         summary.plot([p[0] for p in points], [p[1] for p in points], "o-", label=kind)
-    summary.set_xlabel("rewind step K")
+    step_axis(summary, [run["step"] for run in runs.values()])
     summary.set_ylabel("instability (points of error)")
     summary.axhline(0, color="grey", lw=0.8)
     summary.legend(fontsize=8)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def step_axis(ax, steps: list[int]) -> None:
+    """An x axis of rewind steps: a tick at each step measured, and a range of at least one step on either side
+    of a single one (matplotlib would otherwise span ±0.04 around it).
+
+    Args:
+        ax: the matplotlib axes whose x axis shows the rewind steps.
+        steps: the rewind steps measured (repeats allowed).
+    """
+    measured = sorted(set(steps))
+    ax.set_xlabel("rewind step K")
+    if not measured:
+        return
+    ax.set_xticks(measured)
+    if len(measured) == 1:
+        ax.set_xlim(measured[0] - 1, measured[0] + 1)
 
 
 def _short(name: str) -> str:
