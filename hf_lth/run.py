@@ -10,7 +10,7 @@ examples:
   accelerate launch examples/run_lth.py --model_name_or_path lstm --dataset_name imdb --lth_rounds 10
 
 Every field of ModelArguments, DataArguments and LTHArguments (Trainer's arguments plus --lth_*) is a flag:
-hf_lth's come first below, Trainer's own after them. Running the same command again on the same --output_dir
+hf_lth's come first below, Trainer's common ones after them (--help-all lists all of Trainer's). Running the same command again on the same --output_dir
 skips finished rounds and continues. `accelerate launch` lists the defaults it picked (--num_processes ...)
 until `accelerate config` has been run once, or unless --num_processes, --num_machines, --mixed_precision and
 --dynamo_backend are given.

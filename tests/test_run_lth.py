@@ -155,7 +155,7 @@ def test_help_shows_the_examples_then_hf_lth_flags_then_trainer_flags():
     lth = [i for i, flag in enumerate(flags) if flag.startswith("--lth_")]
     assert flags.index("--model_name_or_path") < flags.index("--train_file") < min(lth)
     assert len(lth) >= 15 and max(lth) < first_trainer < flags.index("--per_device_train_batch_size")
-    assert "LTHArguments changes the defaults of output_dir" in text
+    assert "LTHArguments changes the defaults of output_dir" in " ".join(text.split())
 
 
 @pytest.mark.slow
@@ -168,3 +168,23 @@ def test_the_command_shows_one_bar_over_the_rounds(tmp_path, capsys):
     assert "round 2/2 · 36.0% sparse · rewind init" in err and "3/3" in err
     for noise in ("Tokenising", "Flattening", "examples/s", "it/s]", "Writing model shards", "Loading weights"):
         assert noise not in err, noise
+
+
+def test_help_shows_trainers_common_flags_and_help_all_every_flag(capsys):
+    parser = load_script().build_parser()
+    short = parser.format_help()
+    assert len(short.splitlines()) < 400  # of ~730 with every Trainer flag
+    for common in ("--learning_rate", "--num_train_epochs", "--per_device_train_batch_size", "--seed", "--bf16",
+                   "--report_to", "--push_to_hub", "--help-all"):
+        assert f"  {common} " in short or f"  {common}\n" in short, common
+    assert "--ddp_backend" not in short and "--torch_compile_mode" not in short
+    # a hidden flag still parses, on the command line as in an experiment file
+    *_, lth_args = parser.parse_cli(["--label_smoothing_factor", "0.1", "--no_dataloader_pin_memory"])
+    assert lth_args.label_smoothing_factor == 0.1 and lth_args.dataloader_pin_memory is False
+    with pytest.raises(SystemExit) as exit_:
+        load_script().main(["--help-all"])
+    assert exit_.value.code == 0
+    every = capsys.readouterr().out
+    assert "--ddp_backend" in every and "--torch_compile_mode" in every and len(every.splitlines()) > 600
+    for flag in (f.name for f in dataclasses.fields(TrainingArguments) if f.init):
+        assert f"--{flag}" in every, flag
