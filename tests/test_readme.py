@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -16,6 +18,7 @@ def readme_python_example() -> str:
     return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs_offline(tmp_path):
     script = tmp_path / "example.py"
     script.write_text(readme_python_example())
@@ -42,3 +45,20 @@ def test_readme_is_the_two_command_quick_start_and_links_the_pages():
     ]
     for link in re.findall(r"\]\((docs/[^)#]+|examples/[^)#]+)\)", readme):
         assert (REPO_ROOT / link).is_file(), link
+
+
+def test_readme_explains_the_torch_pin_with_setups_range():
+    setup = (REPO_ROOT / "setup.py").read_text(encoding="utf-8")
+    low, high = re.search(r'"torch>=([\d.]+),<([\d.]+)"', setup).groups()
+    last = f"{high.split('.')[0]}.{int(high.split('.')[1]) - 1}"  # <2.15: up to 2.14
+    readme = " ".join((REPO_ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert f"any torch from {low} to {last}" in readme
+    assert "leave `torch==2.13.0` out and pip keeps yours" in readme
+
+
+def test_no_pointer_to_readme_sections_that_moved_to_the_docs():
+    """The TPU/GPU and API sections left the README for docs/: nothing points to them there any more."""
+    for name in ("setup.py", "examples/accelerate_single.yaml", "examples/notebooks/lottery_tickets.ipynb"):
+        text = (REPO_ROOT / name).read_text(encoding="utf-8")
+        assert not re.search(r"README's|README says|see README|README,", text), name
+    assert "docs/how-to/devices.md" in (REPO_ROOT / "examples" / "accelerate_single.yaml").read_text()
