@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -436,3 +438,32 @@ def test_a_misspelled_model_fails_in_seconds_without_network_naming_the_preset(t
                                                    "'lstm'?), not a local folder"), run.stderr[-2000:]
     assert took < 15, f"took {took:.1f} s"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_refused_setting_under_accelerate_launch(script, capsys, tmp_path):
+    """The README's `accelerate launch` command against a folder trained with another learning rate.
+
+    hf_lth's process prints one line and exits 2, as with `python`; accelerate's single-process launcher runs it as a
+    child and reports the failure itself: a CalledProcessError traceback after the line and exit 1 (accelerate 1.16,
+    `_run_subprocess`; nothing in the launched process or the config file changes that), or, with accelerate's own
+    `-q`/`--quiet`, the line alone and exit 1. docs/how-to/devices.md says so."""
+    out = tmp_path / "out"
+    code, _, err = call(script, BASE + ["--lth_rounds", "0", "--output_dir", str(out)], capsys)
+    assert code == 0, err[-3000:]
+    argv = BASE + ["--lth_rounds", "0", "--output_dir", str(out), "--learning_rate", "0.01"]
+    refusal = f"error: output_dir {out} holds an experiment with other settings (learning_rate: 0.001 -> 0.01)"
+
+    alone = run_cli(argv, cwd=tmp_path)
+    assert alone.returncode == 2 and alone.stderr.count("\n") == 1 and alone.stderr.startswith(refusal), alone.stderr
+
+    launch = [sys.executable, "-m", "accelerate.commands.accelerate_cli", "launch", "--config_file",
+              str(REPO_ROOT / "examples" / "accelerate_single.yaml")]
+    for quiet in (["-q"], []):
+        done = subprocess.run(launch + quiet + [str(REPO_ROOT / "examples" / "run_lth.py"), *argv], cwd=tmp_path,
+                              env=cli_env(), capture_output=True, text=True, timeout=300)
+        lines = done.stderr.splitlines()
+        assert done.returncode != 0 and lines[0].startswith(refusal), done.stderr[-3000:]
+        assert [line for line in lines if line.startswith("error:")] == lines[:1]  # hf_lth's part: one line
+        if quiet:
+            assert len(lines) == 1, done.stderr[-3000:]
