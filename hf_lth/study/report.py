@@ -103,7 +103,8 @@ def study_cells(study: Study) -> tuple[list[Cell], str, dict[str, int]]:
     cells = []
     for line in study.lines:
         by_seed = loaded.get(line.name, {})
-        indices = sorted({r["round"] for _, results in by_seed.values() for r in results["rounds"]})
+        indices = sorted({r["round"] for _, results in by_seed.values() for r in results["rounds"]
+                          if r["round"] > 0 or line.is_main})  # a branch's round 0 is the main line's
         for index in indices:
             runs, seeds, degenerate, sparsity = [], [], [], {}
             for seed, (folder, results) in sorted(by_seed.items()):

@@ -86,7 +86,7 @@ def _run_line(study: Study, seed: int, line: Line, threads: int, echo) -> LineRu
     echo(f"[start] {study.name} seed {seed} {line.name} (log {log})")
     started = time.time()
     with open(log, "a", encoding="utf-8") as handle:
-        handle.write(f"\n# {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(study.command(seed, line))}\n")
+        handle.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(study.command(seed, line))}\n")
         handle.flush()
         code = subprocess.run(study.command(seed, line), stdout=handle, stderr=subprocess.STDOUT, env=env).returncode
     seconds = time.time() - started
