@@ -519,6 +519,8 @@ def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
         lines = {"main": results, **branches}
         parts.append("Branches of this experiment (same round 0):\n\n" + comparison_table(lines, split))
         plot_comparison(lines, folder / BRANCHES_PLOT_FILE, split)
+    parts.append(f"![{results.get('selection_metric', 'eval_accuracy').removeprefix('eval_')} against sparsity]"
+                 f"({PLOT_FILE})")
     text = "\n\n".join(parts) + "\n"
     (folder / REPORT_FILE).write_text(text, encoding="utf-8")
     return text, plot_accuracy_vs_sparsity(results, folder / PLOT_FILE, split)
