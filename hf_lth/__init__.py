@@ -28,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "PRETRAINED_PRESETS": "pretrained",
     "ModelArguments": "model_loading",
     "PRUNING_STRATEGIES": "pruning",
+    "SplitPredictions": "predictions",
+    "Study": "study",
+    "load_predictions": "predictions",
+    "load_study": "study",
     "REWINDS": "rewinding",
     "Rewind": "rewinding",
     "TextCNNConfig": "models",
@@ -90,6 +94,8 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from .errors import LTHError, LTHHubError, LTHInputError
     from .experiment import ExperimentFolder
+    from .predictions import SplitPredictions, load_predictions
+    from .study import Study, load_study
     from .hub import fit_mask_to_model, load_ticket_mask, push_ticket, stage_ticket
     from .masks import TicketMask
     from .pretrained import PRETRAINED_PRESETS, pretrained_preset_path
