@@ -1,7 +1,7 @@
 """Run studies resumably: one chain of lines per (study, seed), `jobs` chains at a time over the machine's cores.
 
-A seed's lines run one after another (the main line first: it trains the trunk its branches reuse); seeds run side
-by side, each process with `cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log
+A seed's lines run one after another (the main line first: it trains the trunk its branches reuse), and so do the
+lines of several studies that share a seed's experiment folder; seeds run side by side, each process with `cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log
 to `LOGS/STUDY_seedSEED_LINE.log`; a finished line is skipped by hf_lth itself when the study is run again, so a
 study cut short continues where it was. A failed line is reported (with its log) and does not stop the others; a
 failed main line stops its seed's branches.
@@ -52,28 +52,37 @@ def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = N
     Returns:
         One `LineRun` per line run (or printed), in the order they finished.
     """
-    chains = [(study, seed, [l for l in study.lines if lines is None or l.name in lines])
-              for study in studies for seed in study.seeds if seeds is None or seed in seeds]
+    # One chain per experiment folder: studies that share a seed's folder (branches on the same trunk) run there
+    # one after another, never two processes in one folder.
+    chains: dict[Path, list[tuple[Study, int, Line]]] = {}
+    for study in studies:
+        for seed in study.seeds:
+            if seeds is None or seed in seeds:
+                chains.setdefault(study.output_dir(seed).resolve(), []).extend(
+                    (study, seed, line) for line in study.lines if lines is None or line.name in lines)
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
     if dry_run:
-        for study, seed, chosen in chains:
-            for line in chosen:
+        for chain in chains.values():
+            for study, seed, line in chain:
                 echo(" ".join(study.command(seed, line)))
         return []
     done: list[LineRun] = []
 
-    def run_chain(study: Study, seed: int, chosen: list[Line]) -> None:
-        for line in chosen:
+    def run_chain(chain: list[tuple[Study, int, Line]]) -> None:
+        failed_trunk = False
+        for study, seed, line in chain:
+            if failed_trunk and not line.is_main:
+                echo(f"[skip] {study.name} seed {seed} {line.name}: its main line failed")
+                continue
             outcome = _run_line(study, seed, line, threads, echo)
             done.append(outcome)
             if on_line_done is not None:
                 on_line_done(study, outcome)
-            if outcome.exit_code != 0 and line.is_main:
-                echo(f"[skip] {study.name} seed {seed}: its main line failed, so its branches are not run")
-                return
+            if line.is_main:
+                failed_trunk = outcome.exit_code != 0
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for future in [pool.submit(run_chain, *chain) for chain in chains]:
+        for future in [pool.submit(run_chain, chain) for chain in chains.values()]:
             future.result()
     return done
 

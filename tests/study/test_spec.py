@@ -68,3 +68,15 @@ def test_the_shipped_study_files_load():
             assert study.lines[0].is_main and study.results
     finally:
         os.chdir(here)
+
+
+def test_studies_sharing_a_seeds_folder_run_there_one_after_another(tmp_path):
+    from hf_lth.study.runner import run_studies
+
+    first = load_study(_write(tmp_path, GOOD))
+    second = load_study(_write(tmp_path, GOOD.replace("late:", "cheap:").replace("name: s", "name: t")))
+    printed = []
+    run_studies([first, second], jobs=2, dry_run=True, echo=printed.append)
+    folders = [line.split("--output_dir ")[1].split()[0] for line in printed]
+    assert folders == ["runs/s_seed1"] * 4 + ["runs/s_seed2"] * 4  # one chain per folder, never interleaved
+    assert [line.split("--lth_branch ")[1].split()[0] for line in printed[:4] if "--lth_branch" in line] == ["late", "cheap"]
