@@ -17,16 +17,29 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = REPO_ROOT / "hf_lth" / "sample_data"
+
+# Slow tests in files that other work is changing, marked here until the files carry the marker themselves.
+SLOW_FILES = ("tests/study/test_runner.py", "tests/test_gpu_study.py")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the `slow` marker (so that `--strict-markers` accepts it). Slow tests start processes (the command
-    line, accelerate, torchrun, kills), execute the notebook, build the docs or take more than a few seconds;
-    `python -m pytest -m "not slow" tests` is the quick loop while developing (about 2 minutes on 2 cores), and
-    `python -m pytest tests` (the README's command, and CI) runs everything."""
-    config.addinivalue_line("markers", "slow: starts processes or takes more than a few seconds; "
+    """Register the `slow` marker, so that `--strict-markers` accepts it.
+
+    Slow tests start processes (the command line, accelerate, torchrun, kills), execute the notebook, build the
+    docs, train MiniLM, or train several rounds for more than about 2.5 s on a busy 2-core machine. `python -m
+    pytest -m "not slow" tests` is the quick loop while developing (about 2 minutes on 2 cores); `python -m pytest
+    tests` (the README's command, and CI) runs everything.
+    """
+    config.addinivalue_line("markers", "slow: starts processes or trains for more than a few seconds; "
                                        "deselect with -m 'not slow' for the quick loop")
-SAMPLE_DATA = REPO_ROOT / "hf_lth" / "sample_data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests of `SLOW_FILES` slow (they run studies and scripts in processes)."""
+    for item in items:
+        if item.path.is_relative_to(REPO_ROOT) and item.path.relative_to(REPO_ROOT).as_posix() in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ EXPECTED_FIGURES = {
 }
 
 
+@pytest.mark.slow
 def test_run_all_quick_prints_every_figure_beside_its_anchor(tmp_path):
     out = subprocess.run(
         [sys.executable, str(REPO_ROOT / "benchmarks" / "run_all.py"), "--quick", "--out", str(tmp_path)],
@@ -74,6 +75,7 @@ def test_quick_benchmarks_read_the_shipped_samples_even_beside_full_data(tmp_pat
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.slow
 def test_the_2_of_4_gpu_benchmark_says_it_has_nothing_to_measure_without_a_gpu():
     import torch
 

@@ -225,6 +225,7 @@ def test_single_class(script, capsys, tmp_path, frame):
     refused_before_training(script, capsys, BASE + ["--train_file", str(path)], tmp_path / "out", "single class")
 
 
+@pytest.mark.slow
 def test_very_long_texts_are_truncated_not_an_error(script, capsys, tmp_path, frame):
     long = frame.assign(text=(frame.text + " ") * 200)  # about 10,000 words each
     path = write_csv(tmp_path / "train.csv", long)
@@ -369,6 +370,7 @@ def test_api_mask_that_does_not_fit_names_the_parameter(tmp_path):
 # ---------------------------------------------------------------- the output folder
 
 
+@pytest.mark.slow
 def test_output_dir_holding_another_experiment_is_refused_unless_overwritten(script, capsys, tmp_path):
     out = tmp_path / "out"
     argv = BASE + ["--lth_rounds", "0", "--output_dir", str(out)]
@@ -411,6 +413,7 @@ def test_late_rewind_step_beyond_round_0(script, capsys, tmp_path):
     (["--lth_prune_rate", "2"], "error: lth_prune_rate must be in (0, 1), got 2.0."),
     (["--train_file", "/no/such/train.csv"], "error: train_file '/no/such/train.csv' does not exist"),
 ])
+@pytest.mark.slow
 def test_the_process_exits_2_with_one_line_and_no_traceback(tmp_path, argv, fragment):
     out = tmp_path / "out"
     run = run_cli(BASE + argv + ["--output_dir", str(out)], cwd=tmp_path)

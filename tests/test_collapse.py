@@ -25,6 +25,7 @@ def test_a_collapsed_round_is_never_the_best():
     assert select_best_round(rounds, "eval_accuracy") == 1
 
 
+@pytest.mark.slow
 def test_rounds_record_their_prediction_share_and_collapse(tmp_path):
     """A model stuck on one class (its head's bias far apart, learning rate 0) predicts it for all inputs: its
     rounds are marked collapsed, and no best ticket is named (failed before: such rounds counted as results)."""

@@ -181,6 +181,7 @@ def reference(scenarios):
 # ---------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 def test_kill_while_a_round_trains_and_while_its_ticket_is_written(scenarios, reference):
     out = scenarios["root"] / "train_then_ticket"
     (first, state1), (second, state2) = scenarios["train_then_ticket"]["killed"]
@@ -203,6 +204,7 @@ def test_kill_while_a_round_trains_and_while_its_ticket_is_written(scenarios, re
     assert_same_experiment(outcome(out), reference, ignore={1: {"train_loss"}})
 
 
+@pytest.mark.slow
 def test_kill_while_a_checkpoint_is_written_then_resume_inside_the_round(scenarios, reference):
     out = scenarios["root"] / "checkpoints"
     (first, state1), (second, state2) = scenarios["checkpoints"]["killed"]
@@ -283,6 +285,7 @@ def masks_of(out: Path, rounds: int) -> list[str]:
     return [TicketMask.load(out / f"round_{i:02d}" / MASK_FILE).digest() for i in range(rounds + 1)]
 
 
+@pytest.mark.slow
 def test_crash_in_round_0_after_the_late_rewind_point_resumes_from_its_checkpoint(tmp_path, dataset):
     """step:1 rewinding, checkpoints every 2 steps, crash at step 3 of round 0: the rerun resumes from
     checkpoint-2, after the rewind point was captured, and must still finish the same experiment."""
@@ -299,6 +302,7 @@ def test_crash_in_round_0_after_the_late_rewind_point_resumes_from_its_checkpoin
     assert all(torch.equal(a[k], b[k]) for k in b)
 
 
+@pytest.mark.slow
 def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, dataset):
     """A checkpoint whose trainer_state.json has no TicketMaskCallback entry (written by an older hf_lth) must
     resume: Trainer's next checkpoint used to fail with KeyError: 'TicketMaskCallback'."""
@@ -314,6 +318,7 @@ def test_resume_from_a_checkpoint_without_the_mask_callback_state(tmp_path, data
     assert masks_of(tmp_path / "old", 1) == masks_of(tmp_path / "straight", 1)
 
 
+@pytest.mark.slow
 def test_a_resumed_round_counts_the_time_before_its_checkpoint(tmp_path, dataset):
     settings = dict(save_strategy="steps", save_steps=2, max_steps=4, lth_rounds=0)
     with pytest.raises(Crash):

@@ -21,6 +21,8 @@ import pytest
 from helpers.cli import REPO_ROOT, TINY, cli_env
 from hf_lth.masks import MASK_FILE, TicketMask
 
+pytestmark = pytest.mark.slow  # every test starts torchrun's two processes
+
 WRAPPER = REPO_ROOT / "tests" / "helpers" / "ddp_run_lth.py"
 RUN_LTH = REPO_ROOT / "examples" / "run_lth.py"
 ROUNDS = 2

@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +13,7 @@ PAGES = ["index", "getting-started", "concepts", "how-to/own-data", "how-to/pret
          "reliability", "design", "reference"]
 
 
+@pytest.mark.slow
 def test_the_site_builds_strictly_with_every_page(tmp_path):
     site = tmp_path / "site"
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

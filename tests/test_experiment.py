@@ -12,6 +12,7 @@ from hf_lth.masks import TicketMask
 from helpers.tiny import RoundStartRecorder, make_trainer
 
 
+@pytest.mark.slow
 def test_branches_reuse_round_0_and_keep_their_own_rounds(tmp_path, dataset):
     main = make_trainer(tmp_path, dataset, lth_rounds=1, lth_rewind_steps="0,2").find_tickets()
     out = tmp_path / "run"
@@ -45,6 +46,7 @@ def test_a_branch_needs_a_kept_rewind_step(tmp_path, dataset):
         make_trainer(tmp_path, dataset, lth_rounds=1, lth_branch="late", lth_rewind="step:3").find_tickets()
 
 
+@pytest.mark.slow
 def test_a_branch_refuses_another_trunk_and_its_own_changed_settings(tmp_path, dataset):
     make_trainer(tmp_path, dataset, lth_rounds=1, num_train_epochs=1).find_tickets()
     with pytest.raises(LTHInputError, match="learning_rate: 0.01 -> 0.02"):

@@ -36,6 +36,7 @@ def test_experiment_file_parses(path):
         assert lth_args.metric_for_best_model == lth_args.lth_selection_metric
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", ["unpacked", "torch_init"])
 def test_rnn_ablation_runs(variant, tmp_path):
     import subprocess

@@ -89,6 +89,7 @@ def test_cli_push_to_hub_offline_exits_non_zero_after_saving_results(tmp_path, m
     assert len(json.loads((out / "lth_results.json").read_text())["rounds"]) == 2
 
 
+@pytest.mark.slow
 def test_ticket_loads_in_a_fresh_process_without_hf_lth(experiment, tmp_path):
     ticket = experiment / "round_02"
     code = f"""

@@ -38,6 +38,7 @@ def test_data_settings_are_part_of_the_identity(tmp_path, dataset):
         other.find_tickets()
 
 
+@pytest.mark.slow
 def test_more_rounds_controls_and_logging_continue_the_experiment(tmp_path, dataset):
     make_trainer(tmp_path, dataset, lth_rounds=1, num_train_epochs=1).find_tickets()
     results = make_trainer(tmp_path, dataset, lth_rounds=2, num_train_epochs=1, logging_steps=3, disable_tqdm=False,

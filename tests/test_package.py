@@ -28,6 +28,7 @@ def test_the_type_checking_imports_list_the_same_names():
     assert imported == {(module, name) for name, module in hf_lth._EXPORTS.items()}
 
 
+@pytest.mark.slow
 def test_importing_a_light_module_loads_nothing_heavy_and_the_first_name_registers_the_models():
     code = (
         "import sys, hf_lth, hf_lth.errors, hf_lth.report\n"

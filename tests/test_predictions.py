@@ -15,6 +15,7 @@ from hf_lth.trainer import LTHTrainer
 from helpers.tiny import make_trainer, tiny_bert
 
 
+@pytest.mark.slow
 def test_every_round_and_control_keeps_predictions_that_give_its_metrics(tmp_path, dataset):
     trainer = make_trainer(tmp_path, dataset, lth_controls="random_pruning", lth_control_rounds="2")
     results = trainer.find_tickets()

@@ -118,6 +118,7 @@ def test_loads_as_a_pretrained_bert_classifier_and_prunes_only_the_encoder_linea
         assert torch.equal(param, pretrained[name]), name
 
 
+@pytest.mark.slow
 def test_pretrained_checkpoint_defaults_to_chen_et_al_schedule(experiment):
     rounds = experiment["results"]["rounds"]
     assert [r["prune_schedule"] for r in rounds] == ["linear"] * 3
@@ -129,6 +130,7 @@ def test_pretrained_checkpoint_defaults_to_chen_et_al_schedule(experiment):
     assert sorted(rounds[2]["layer_sparsity"]) == sorted(ENCODER_LINEAR)
 
 
+@pytest.mark.slow
 def test_pruned_rounds_rewind_to_the_pretrained_weights_bit_for_bit(experiment, minilm_dir):
     pretrained = load_file(minilm_dir / "model.safetensors")
     initial, starts, out = experiment["initial"], experiment["starts"], experiment["out"]
@@ -145,6 +147,7 @@ def test_pruned_rounds_rewind_to_the_pretrained_weights_bit_for_bit(experiment, 
     assert any(not torch.equal(start[n], v) for n, v in experiment["trainer"].model.state_dict().items())
 
 
+@pytest.mark.slow
 def test_staged_ticket_is_a_plain_bert_that_pipeline_loads_without_hf_lth(experiment, tmp_path):
     staged = stage_ticket(experiment["out"], tmp_path / "staged", round_index=2)
     config = json.loads((staged / "config.json").read_text())

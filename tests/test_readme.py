@@ -62,3 +62,12 @@ def test_no_pointer_to_readme_sections_that_moved_to_the_docs():
         text = (REPO_ROOT / name).read_text(encoding="utf-8")
         assert not re.search(r"README's|README says|see README|README,", text), name
     assert "docs/how-to/devices.md" in (REPO_ROOT / "examples" / "accelerate_single.yaml").read_text()
+
+
+def test_ci_and_the_readme_run_the_slow_tests_too():
+    """`-m "not slow"` is the quick loop while developing; CI (`.ci/run`) and the README's command run every test."""
+    ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    command = next(line for line in ci.splitlines() if "-m pytest" in line)
+    assert " -m " not in command.split("-m pytest", 1)[1] and "not slow" not in ci
+    assert "python -m pytest tests" in (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'python -m pytest -m "not slow" tests' in (REPO_ROOT / "docs" / "getting-started.md").read_text()

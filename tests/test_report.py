@@ -143,6 +143,7 @@ def test_validation_plot_does_not_overwrite_the_test_plot(tmp_path, capsys):
     assert (tmp_path / "run" / "accuracy_vs_sparsity_eval.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_the_report_command_starts_without_torch_transformers_or_matplotlib(capsys):
     """`hf-lth-report --help` took 14 s when importing hf_lth imported everything; the package is lazy now."""
     import subprocess

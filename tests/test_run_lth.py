@@ -36,6 +36,7 @@ def tiny_flags(model: str, out: Path) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["cnn", "lstm", "bert-tiny"])
 def test_run_lth_end_to_end(model, tmp_path, capsys):
     out = tmp_path / model
@@ -61,6 +62,7 @@ def test_run_lth_end_to_end(model, tmp_path, capsys):
     assert loaded(**batch).logits.shape == (2, 2)
 
 
+@pytest.mark.slow
 def test_run_lth_from_json_file_and_resume(tmp_path, capsys):
     out = tmp_path / "json"
     config = {

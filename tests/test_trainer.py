@@ -13,6 +13,7 @@ from hf_lth.masks import TicketMask
 from helpers.tiny import RoundStartRecorder, make_trainer
 
 
+@pytest.mark.slow
 def test_rounds_write_tickets_with_exact_zeros_and_results(tmp_path, dataset):
     trainer = make_trainer(tmp_path, dataset)
     results = trainer.find_tickets()
@@ -109,6 +110,7 @@ def test_finetune_trains_at_a_fraction_of_the_peak_rate(tmp_path, dataset):
     assert any(not torch.equal(trained[n], start[n]) for n in trained if n in start)
 
 
+@pytest.mark.slow
 def test_controls_keep_counts_or_mask_and_change_the_other(tmp_path, dataset):
     recorder = RoundStartRecorder()
     trainer = make_trainer(tmp_path, dataset, callbacks=[recorder], lth_rounds=1)
@@ -144,6 +146,7 @@ def test_results_file_is_current_after_every_round(tmp_path, dataset):
     assert watcher.seen == [[], [0], [0, 1]]
 
 
+@pytest.mark.slow
 def test_controls_only_at_the_chosen_rounds(tmp_path, dataset):
     trainer = make_trainer(tmp_path, dataset, lth_rounds=2, lth_controls="random_pruning", lth_control_rounds="2",
                            num_train_epochs=1)
@@ -154,6 +157,7 @@ def test_controls_only_at_the_chosen_rounds(tmp_path, dataset):
         trainer.run_controls(["random_reinit"], rounds=[7])
 
 
+@pytest.mark.slow
 def test_resume_skips_finished_rounds_and_matches_an_uninterrupted_run(tmp_path, dataset):
     make_trainer(tmp_path, dataset, name="straight").find_tickets()
     make_trainer(tmp_path, dataset, name="resumed", lth_rounds=1).find_tickets()
@@ -195,6 +199,7 @@ def test_pruned_weights_stay_zero_under_bf16_mixed_precision(tmp_path, dataset):
     assert all(w.dtype == torch.float32 for w in weights.values())  # fp32 master weights under bf16 autocast
 
 
+@pytest.mark.slow
 def test_compact_tickets_resume_and_load(tmp_path, dataset):
     from hf_lth.compact import load_compact_model
 
@@ -210,6 +215,7 @@ def test_compact_tickets_resume_and_load(tmp_path, dataset):
     assert results["rounds"][2]["mask_sha256"] == straight["rounds"][2]["mask_sha256"]
 
 
+@pytest.mark.slow
 def test_records_give_the_sparsity_without_the_embedding(tmp_path, dataset):
     """In a TextCNN the embedding holds most prunable weights; every record also gives the sparsity of the
     others (failed before: only the all-prunable figure existed), and `no_embedding` leaves it dense."""

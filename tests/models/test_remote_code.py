@@ -62,6 +62,7 @@ def test_save_pretrained_writes_code_and_auto_map(name, tmp_path):
         assert not any(line.lstrip().startswith(("import hf_lth", "from hf_lth")) for line in code.splitlines())
 
 
+@pytest.mark.slow
 def test_remote_code_loads_without_hf_lth(tmp_path):
     torch.manual_seed(0)
     input_ids = torch.tensor([[5, 6, 7, 8, 9], [10, 11, 0, 0, 0], [12, 0, 0, 0, 0]])

@@ -11,6 +11,7 @@ from hf_lth.structure import get_granularity, shrink_model
 from hf_lth.structure.channel import unit_alive
 
 
+@pytest.mark.slow
 def test_a_channel_line_prunes_whole_units_and_its_random_control_keeps_the_counts(tmp_path, dataset):
     trainer = make_trainer(tmp_path, dataset, lth_granularity="channel", lth_prune_rate=0.5,
                            lth_controls="random_pruning", lth_control_rounds="2")
@@ -38,6 +39,7 @@ def test_a_channel_line_prunes_whole_units_and_its_random_control_keeps_the_coun
         assert not weight.detach()[unit_set.producers[0].indices(dead).reshape(-1)].any()
 
 
+@pytest.mark.slow
 def test_a_2_of_4_line_reaches_the_pattern_and_says_so(tmp_path, dataset, caplog):
     trainer = make_trainer(tmp_path, dataset, lth_granularity="2:4", lth_rounds=3)
     with caplog.at_level("WARNING"):
@@ -62,6 +64,7 @@ def test_granularity_is_a_line_setting(tmp_path, dataset):
         make_trainer(tmp_path, dataset, lth_rounds=1, lth_granularity="2:4").find_tickets()
 
 
+@pytest.mark.slow
 def test_a_staged_shrunk_ticket_loads_smaller_without_hf_lth_state_and_gives_the_same_logits(tmp_path, dataset):
     from transformers import AutoModelForSequenceClassification
 
