@@ -350,17 +350,24 @@ def load_model(
 @contextmanager
 def _quiet_loading() -> Iterator[None]:
     """Inside the block, transformers loads a checkpoint without its "Loading weights" bar and its load report (a
-    table of the new and unused weights, which `loading_note` says in one line); errors still raise."""
+    table of the new and unused weights, which `loading_note` says in one line); its other warnings, and errors,
+    still show."""
     from .progress import library_progress_bars
 
     reporter = logging.getLogger("transformers.modeling_utils")
-    level = reporter.level
-    reporter.setLevel(logging.ERROR)
+    # A filter, not a level: transformers 5 checks a tensor-parallel plan, and warns about it, when that logger's
+    # own level is WARNING or above.
+    reporter.addFilter(_no_load_report)
     try:
         with library_progress_bars(False):
             yield
     finally:
-        reporter.setLevel(level)
+        reporter.removeFilter(_no_load_report)
+
+
+def _no_load_report(record: logging.LogRecord) -> bool:
+    """False for transformers' load report (`BertForSequenceClassification LOAD REPORT from: ...`)."""
+    return "LOAD REPORT" not in str(record.msg)
 
 
 def loading_note(name: str, info: dict[str, Any], num_labels: int) -> str | None:

@@ -5,6 +5,7 @@ ticket, to keep the CI time down.
 """
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -105,9 +106,22 @@ def test_failed_unpacking_leaves_no_folder(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_loads_as_a_pretrained_bert_classifier_and_prunes_only_the_encoder_linear_weights(model_args, minilm_dir):
+def test_loads_as_a_pretrained_bert_classifier_and_prunes_only_the_encoder_linear_weights(model_args, minilm_dir,
+                                                                                          caplog, capfd):
     tokenizer = load_tokenizer(model_args, train_texts=[])
-    model = load_model(model_args, tokenizer, num_labels=5)
+    library = logging.getLogger("transformers")  # it does not propagate to the root logger: listen to it here
+    library.addHandler(caplog.handler)
+    try:
+        with caplog.at_level("INFO", logger="hf_lth"):
+            model = load_model(model_args, tokenizer, num_labels=5)
+    finally:
+        library.removeHandler(caplog.handler)
+    # the new head said once, in hf_lth's words: no load report, bar or tensor-parallel warning from transformers
+    notes = [r.getMessage() for r in caplog.records if r.name == "hf_lth.model_loading"]
+    assert notes == ["minilm: the weights classifier.bias, classifier.weight are new, for 5 labels, initialised at "
+                     "random (a new classification head that training fits)."]
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("transformers")]
+    assert "Loading weights" not in "".join(capfd.readouterr())
     assert type(model).__name__ == "BertForSequenceClassification" and model.config.num_labels == 5
     assert is_pretrained(model) and tokenizer("Great film!")["input_ids"][0] == tokenizer.cls_token_id
     assert resolve_prune_scope(model, "auto") == ENCODER_LINEAR
