@@ -9,7 +9,7 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAGES = ["index", "getting-started", "concepts", "how-to/own-data", "how-to/pretrained", "how-to/hub",
-         "how-to/devices", "how-to/resuming", "how-to/methods", "how-to/analyses", "results", "performance",
+         "how-to/devices", "how-to/resuming", "how-to/studies", "how-to/methods", "how-to/analyses", "results", "performance",
          "reliability", "design", "reference"]
 
 

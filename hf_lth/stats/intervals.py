@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -69,7 +71,7 @@ def macro_f1(predicted: np.ndarray, labels: np.ndarray, num_classes: int | None 
 
 
 def _bootstrap(data: tuple[np.ndarray, ...], statistic, paired: bool, vectorized: bool, n_resamples: int,
-               seed: int) -> stats._resampling.BootstrapResult:
+               seed: int) -> Any:  # scipy's BootstrapResult
     return stats.bootstrap(data, statistic, paired=paired, vectorized=vectorized, n_resamples=n_resamples,
                            confidence_level=CONFIDENCE, method="percentile", rng=np.random.default_rng(seed))
 
@@ -152,7 +154,8 @@ def seed_interval(scores: np.ndarray) -> tuple[Interval, Interval | None]:
     return combine_seeds(scores.mean(axis=1), example_se, scores.shape[1])
 
 
-def combine_seeds(per_seed, example_se: float, n_examples: int | None = None) -> tuple[Interval, Interval | None]:
+def combine_seeds(per_seed: Sequence[float] | np.ndarray, example_se: float,
+                  n_examples: int | None = None) -> tuple[Interval, Interval | None]:
     """Mean over seeds with the interval that adds the examples' sampling error `example_se` (the standard error over
     examples of the seed-averaged score) to the seeds' spread: mean ± t(n−1) · sqrt(s²/n + example_se²).
 
