@@ -55,8 +55,8 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         model_name=model_name,
         base_model=base_model_id(record.get("model_name_or_path")),
         eval_results=eval_results or None,
-        lth={key: record.get(key) for key in ("round", "sparsity", "sparsity_without_embedding", "strategy", "rewind",
-                                              "prune_rate", "prune_schedule", "seed")},
+        lth={key: _rounded(record.get(key)) for key in ("round", "sparsity", "sparsity_without_embedding", "strategy",
+                                                        "rewind", "prune_rate", "prune_schedule", "seed")},
     )
     sparsity = 100 * record["sparsity"]
     without = record.get("sparsity_without_embedding")
@@ -147,3 +147,8 @@ def base_model_id(name_or_path: str | None) -> str | None:
     if name_or_path in PRETRAINED_PRESETS:
         return PRETRAINED_PRESETS[name_or_path].hub_id
     return name_or_path if name_or_path.count("/") <= 1 and not name_or_path.startswith((".", "/", "~")) else None
+
+
+def _rounded(value):
+    """Floats to 6 significant digits for the card's metadata (0.19999999999999996 -> 0.2); other values as they are."""
+    return float(f"{value:.6g}") if isinstance(value, float) else value

@@ -179,3 +179,14 @@ def test_the_cards_pipeline_snippet_runs_where_hf_lth_is_absent(experiment, tmp_
 def test_hub_how_to_shows_pipeline_with_remote_code():
     page = (Path(__file__).resolve().parents[1] / "docs" / "how-to" / "hub.md").read_text()
     assert 'pipeline("text-classification", model="me/imdb-cnn-ticket", trust_remote_code=True)' in page
+
+
+def test_card_metadata_rounds_sparsities():
+    from hf_lth.card import ticket_card
+
+    record = {"round": 1, "sparsity": 1 - 0.8, "sparsity_without_embedding": 0.06125000000000003, "rewind": "init",
+              "strategy": "global_magnitude", "prune_rate": 0.2, "eval_accuracy": 0.7, "test_accuracy": 0.68}
+    card = ticket_card(record, {"rounds": [dict(record, round=0, sparsity=0.0), record], "best_round": 1}, "me/t")
+    lth = card.data.to_dict()["lth"]
+    assert lth["sparsity"] == 0.2 and lth["sparsity_without_embedding"] == 0.06125
+    assert "0.19999999999999996" not in card.content
