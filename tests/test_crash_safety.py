@@ -2,8 +2,8 @@
 
 Every killed run is compared with one uninterrupted run of the same command (same seed, CPU, one thread):
 the rerun must finish with bitwise-equal masks (`TicketMask.digest()`) and weights, equal records (metrics,
-counts, learning rates; `wall_time_s` may differ, and so may `train_loss` of a round resumed from a Trainer
-checkpoint, which Trainer averages over the steps of the resumed call only) and a clean folder (no
+counts, learning rates; the times (`wall_time_s`, `eval_runtime`, ...) may differ, and so may `train_loss` of a
+round resumed from a Trainer checkpoint, which Trainer averages over the steps of the resumed call only) and a clean folder (no
 temporary file or folder, no checkpoint left). Every moment is reached deterministically: the child runs
 through `helpers/paused_run_lth.py`, which stops it there (after Trainer logs a step, before it writes a
 checkpoint's `trainer_state.json`, or before a ticket folder is renamed into place) until it is killed. No
@@ -47,7 +47,7 @@ ROUNDS = 1
 # Late rewinding and checkpoints every 3 steps: the most demanding resume settings.
 FLAGS = TINY + ["--lth_rounds", str(ROUNDS), "--logging_steps", "1", "--save_strategy", "steps",
                 "--save_steps", "3", "--lth_rewind", f"step:{REWIND_STEP}", "--seed", "3"]
-VOLATILE = {"wall_time_s", "train_time_s", "eval_time_s"}
+VOLATILE = {"wall_time_s", "train_time_s", "eval_time_s", "eval_runtime", "test_runtime"}
 FINISHED_LAYOUT = {f"round_{i:02d}" for i in range(ROUNDS + 1)} | {
     "lth_results.json", "lth_experiment.json", "rewind_points", "accuracy_vs_sparsity.png", "report.md"}
 

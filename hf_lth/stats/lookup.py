@@ -29,7 +29,8 @@ def predictions_path(folder: str | Path, branch: str | None, index: int, control
     experiment = ExperimentFolder(root, branch)
     base = root if index == 0 and control is None else folder
     name = round_name(index) if control is None else f"{control}_{round_name(index)}"
-    for candidate in (experiment.round_dir(index, control) / PREDICTIONS_FILE, base / "predictions" / f"{name}.safetensors"):
+    published = base / "predictions" / f"{name}.safetensors"
+    for candidate in (experiment.round_dir(index, control) / PREDICTIONS_FILE, published):
         if candidate.is_file():
             return candidate
     return None

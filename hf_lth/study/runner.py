@@ -1,8 +1,9 @@
-"""Run studies resumably: one chain of lines per (study, seed), `jobs` chains at a time over the machine's cores.
+"""Run studies resumably: one chain of lines per experiment folder, `jobs` chains at a time over the machine's cores.
 
 A seed's lines run one after another (the main line first: it trains the trunk its branches reuse), and so do the
-lines of several studies that share a seed's experiment folder; seeds run side by side, each process with `cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log
-to `LOGS/STUDY_seedSEED_LINE.log`; a finished line is skipped by hf_lth itself when the study is run again, so a
+lines of several studies that share a seed's experiment folder; seeds run side by side, each process with
+`cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log to
+`LOGS/STUDY_seedSEED_LINE.log`; a finished line is skipped by hf_lth itself when the study is run again, so a
 study cut short continues where it was. A failed line is reported (with its log) and does not stop the others; a
 failed main line stops its seed's branches.
 """
