@@ -1,8 +1,10 @@
 """hf_lth: Lottery Ticket Hypothesis experiments for text classification inside the Hugging Face ecosystem.
 
 The names below are imported on first use (PEP 562), so that light modules such as `hf_lth.report` (the
-`hf-lth-report` command) start without torch or transformers. Taking the first name from the package also
-registers the TextCNN and TextRNN models with the transformers Auto classes, as importing `hf_lth.models` does.
+`hf-lth-report` command) start without torch or transformers. `import hf_lth` registers the TextCNN and TextRNN
+models with the transformers Auto classes as soon as transformers loads them (`hf_lth.auto_registration`), so
+that `AutoModelForSequenceClassification.from_pretrained(ticket_folder)` needs no `trust_remote_code`; taking a
+name from the package, or importing `hf_lth.models`, registers them at once.
 """
 
 from __future__ import annotations
@@ -10,7 +12,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import auto_registration
+
 __version__ = "0.1.0"
+
+auto_registration.install()
 
 # Public name -> the submodule that defines it.
 _EXPORTS: dict[str, str] = {
