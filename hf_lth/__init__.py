@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "LTHHubError": "errors",
     "LTHInputError": "errors",
     "LTHTrainer": "trainer",
+    "LineMethod": "methods",
+    "METHODS": "methods",
     "MODEL_PRESETS": "model_loading",
     "PRETRAINED_PRESETS": "pretrained",
     "ModelArguments": "model_loading",
@@ -105,6 +107,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .hub import fit_mask_to_model, load_ticket_mask, push_ticket, stage_ticket
     from .masks import TicketMask
     from .pretrained import PRETRAINED_PRESETS, pretrained_preset_path
+    from .methods import METHODS, LineMethod
     from .metrics import compute_metrics
     from .model_loading import MODEL_PRESETS, ModelArguments, load_model, load_tokenizer
     from .models import (

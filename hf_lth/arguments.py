@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Literal, get_args
@@ -13,6 +12,7 @@ from transformers import TrainingArguments
 from .controls import CONTROLS
 from .errors import LTHInputError
 from .flags import parse_control_rounds, parse_controls, parse_rewind_steps
+from .methods import METHODS, LineMethod, get_method, resolve_method, settings_classes
 from .precision import accelerator_with_bf16, cpu_bf16_instructions
 from .pruning import PRUNING_STRATEGIES
 from .rewinding import Rewind, parse_rewind
@@ -20,15 +20,17 @@ from .structure import check_granularity
 
 SelectionMetric = Literal["accuracy", "f1"]
 PruneSchedule = Literal["auto", "geometric", "linear"]
-LineMethod = Literal["imp", "gmp", "early_bird"]
 # The per-round rate each schedule defaults to: Frankle & Carbin's 20% of the survivors; Chen et al.'s (2020) 10%
 # of the original weights.
 DEFAULT_PRUNE_RATES = {"geometric": 0.2, "linear": 0.1}
 
 
 @dataclass
-class LTHArguments(TrainingArguments):
+class LTHArguments(*reversed(settings_classes()), TrainingArguments):
     """Arguments of an LTH experiment.
+
+    The flags of each line method (`hf_lth.methods`: `lth_gmp_*`, `lth_eb_*`) come from its settings dataclass,
+    mixed in here.
 
     Besides the `lth_*` fields, five Trainer defaults change to suit small text classifiers trained from
     scratch: `output_dir="lth_output"`, `learning_rate=1e-3`, `per_device_train_batch_size=32`,
@@ -69,32 +71,14 @@ class LTHArguments(TrainingArguments):
         metadata={"help": "Target sparsity in (0, 1): derives lth_rounds from lth_prune_rate (overrides lth_rounds)."},
     )
     lth_one_shot: bool = field(
-        default=False, metadata={"help": "Prune straight to lth_target_sparsity in one round (for comparison)."}
+        default=False, metadata={"help": "The same as --lth_method one_shot: prune straight to lth_target_sparsity "
+                                         "in one round (for comparison)."}
     )
-    lth_method: LineMethod = field(
+    lth_method: str = field(
         default="imp",
-        metadata={"help": "imp: prune between rounds (iterative, or --lth_one_shot); gmp: one round from the rewind "
-                          "point that prunes while it trains, up to lth_target_sparsity on Zhu & Gupta's cubic "
-                          "schedule; early_bird: a dense phase from the rewind point, stopped when the magnitude mask "
-                          "at lth_target_sparsity stops changing (You et al., 2020), then one round under that mask.",
-                  "choices": list(get_args(LineMethod))},
-    )
-    lth_gmp_start_step: int = field(default=0, metadata={"help": "With gmp: the step of the first pruning."})
-    lth_gmp_end_step: int | None = field(
-        default=None,
-        metadata={"help": "With gmp: the step at which the target sparsity is reached (None: 3/4 of the round)."},
-    )
-    lth_gmp_frequency: int = field(default=10, metadata={"help": "With gmp: optimizer steps between prunings."})
-    lth_eb_interval: int = field(
-        default=10, metadata={"help": "With early_bird: optimizer steps between two masks of the dense phase."}
-    )
-    lth_eb_epsilon: float = field(
-        default=0.1,
-        metadata={"help": "With early_bird: stop when the masks of the last lth_eb_window checks differ, pairwise, in "
-                          "less than this fraction of the prunable weights (You et al.: 0.1)."},
-    )
-    lth_eb_window: int = field(
-        default=5, metadata={"help": "With early_bird: how many recent masks must agree (You et al.: 5; 2: consecutive)."}
+        # the registry's live keys, so that a method registered later is a choice too
+        metadata={"help": "; ".join(f"{name}: {method.help}" for name, method in METHODS.items()) + ".",
+                  "choices": METHODS.keys()},
     )
     lth_strategy: str = field(
         # the registry's live keys, so that a strategy registered later is a choice too
@@ -193,25 +177,10 @@ class LTHArguments(TrainingArguments):
             raise LTHInputError(f"lth_rounds must be >= 0, got {self.lth_rounds}.")
         if self.lth_target_sparsity is not None and not 0.0 < self.lth_target_sparsity < 1.0:
             raise LTHInputError(f"lth_target_sparsity must be in (0, 1), got {self.lth_target_sparsity}.")
-        if self.lth_method not in get_args(LineMethod):
-            raise LTHInputError(f"lth_method must be imp, gmp or early_bird, got '{self.lth_method}'.")
-        if self.lth_method != "imp":
-            if self.lth_target_sparsity is None:
-                raise LTHInputError(f"lth_method {self.lth_method} needs lth_target_sparsity (the sparsity it reaches).")
-            if self.lth_one_shot:
-                raise LTHInputError(f"lth_one_shot is a kind of imp; it does not combine with lth_method {self.lth_method}.")
-        for name in ("lth_gmp_frequency", "lth_eb_interval"):
-            if getattr(self, name) < 1:
-                raise LTHInputError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.lth_gmp_start_step < 0 or (self.lth_gmp_end_step is not None
-                                           and self.lth_gmp_end_step <= self.lth_gmp_start_step):
-            raise LTHInputError(f"lth_gmp_end_step ({self.lth_gmp_end_step}) must come after lth_gmp_start_step "
-                                f"({self.lth_gmp_start_step}) >= 0.")
-        if not 0.0 < self.lth_eb_epsilon < 1.0 or self.lth_eb_window < 2:
-            raise LTHInputError(f"lth_eb_epsilon must be in (0, 1) and lth_eb_window at least 2, got "
-                                f"{self.lth_eb_epsilon} and {self.lth_eb_window}.")
-        if self.lth_one_shot and self.lth_target_sparsity is None:
-            raise LTHInputError("lth_one_shot needs lth_target_sparsity (the sparsity of the single pruned round).")
+        resolve_method(self)
+        get_method(self.lth_method).check(self)
+        for method in METHODS.values():
+            method.check_settings(self)
         if self.lth_strategy not in PRUNING_STRATEGIES:
             raise LTHInputError(
                 f"unknown lth_strategy '{self.lth_strategy}'; choose one of {', '.join(PRUNING_STRATEGIES)}."
@@ -255,6 +224,11 @@ class LTHArguments(TrainingArguments):
         """The pruned rounds named by `lth_control_rounds`, or None for all of them."""
         return parse_control_rounds(self.lth_control_rounds)
 
+    @property
+    def method(self) -> LineMethod:
+        """The line's method (`hf_lth.methods`), with its settings taken from these arguments."""
+        return get_method(self.lth_method)(self)
+
     def resolve_prune_schedule(self, pretrained: bool) -> None:
         """Fix `lth_prune_schedule` "auto" (linear for a `pretrained` checkpoint, else geometric) and a None
         `lth_prune_rate` (the schedule's default); check that a linear schedule ends below 100%.
@@ -263,7 +237,7 @@ class LTHArguments(TrainingArguments):
             self.lth_prune_schedule = "linear" if pretrained else "geometric"
         if self.lth_prune_rate is None:
             self.lth_prune_rate = DEFAULT_PRUNE_RATES[self.lth_prune_schedule]
-        if self.lth_prune_schedule == "linear" and not self.lth_one_shot:
+        if self.lth_prune_schedule == "linear":  # (a single round, one_shot's, removes less than 100% anyway)
             final = self.num_pruning_rounds * self.lth_prune_rate
             if final >= 1.0 - 1e-9:
                 raise LTHInputError(
@@ -273,28 +247,17 @@ class LTHArguments(TrainingArguments):
 
     @property
     def num_pruning_rounds(self) -> int:
-        """Rounds after round 0: one for one-shot, gmp and early_bird, else enough to reach the target sparsity, else
-        lth_rounds."""
-        if self.lth_one_shot or self.lth_method != "imp":
-            return 1
-        if self.lth_target_sparsity is not None:
-            schedule, rate = self._schedule()
-            if schedule == "linear":
-                return math.ceil(self.lth_target_sparsity / rate - 1e-9)
-            return math.ceil(math.log(1.0 - self.lth_target_sparsity) / math.log(1.0 - rate) - 1e-9)
-        return self.lth_rounds
+        """Rounds after round 0, as the line's method says: for imp, enough to reach the target sparsity, else
+        lth_rounds; one for one_shot, gmp and early_bird."""
+        return self.method.num_rounds()
 
     def prune_fraction(self, round_index: int) -> float:
-        """Fraction of the survivors to remove before `round_index` (>= 1): the rate itself on the geometric
-        schedule; on the linear one, the share of the survivors that is `rate` of the original weights."""
-        if self.lth_one_shot:
-            return self.lth_target_sparsity
-        schedule, rate = self._schedule()
-        if schedule == "linear":
-            return rate / (1.0 - rate * (round_index - 1))
-        return rate
+        """Fraction of the survivors to remove before `round_index` (>= 1), as the line's method says: on the
+        geometric schedule the rate itself; on the linear one, the share of the survivors that is `rate` of the
+        original weights; for one_shot, the target sparsity."""
+        return self.method.prune_fraction(round_index)
 
-    def _schedule(self) -> tuple[str, float]:
+    def schedule_and_rate(self) -> tuple[str, float]:
         """(schedule, rate), with what "auto" and None mean for a model trained from scratch until resolved."""
         schedule = "geometric" if self.lth_prune_schedule == "auto" else self.lth_prune_schedule
         return schedule, self.lth_prune_rate if self.lth_prune_rate is not None else DEFAULT_PRUNE_RATES[schedule]

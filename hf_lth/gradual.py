@@ -33,6 +33,12 @@ def cubic_sparsity(step: int, start: int, end: int, final: float, initial: float
     return final + (initial - final) * (1.0 - progress) ** 3
 
 
+def saved_mask(checkpoint: str) -> TicketMask | None:
+    """The mask a gradual-pruning round had reached when Trainer wrote `checkpoint` (None: none saved there)."""
+    path = os.path.join(checkpoint, MASK_FILE)
+    return TicketMask.load(path) if os.path.isfile(path) else None
+
+
 class GradualPruningCallback(TrainerCallback):
     """Prunes at each step of `pruning_steps` to the cubic schedule's sparsity; `get_mask` / `set_mask` read and
     change the trainer's mask (which keeps the gradients and weights masked)."""
@@ -46,9 +52,9 @@ class GradualPruningCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step:  # resumed: the mask the round had reached is in the checkpoint
-            saved = os.path.join(args.output_dir, f"checkpoint-{state.global_step}", MASK_FILE)
-            if os.path.isfile(saved):
-                self.set_mask(TicketMask.load(saved), model)
+            saved = saved_mask(os.path.join(args.output_dir, f"checkpoint-{state.global_step}"))
+            if saved is not None:
+                self.set_mask(saved, model)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step not in self.steps:

@@ -9,7 +9,10 @@ List flags are taken in their normalised form (`canonical_settings`): "5,10", as
 [5, 10] are the same setting.
 
 The trunk (round 0, the dense training) depends on everything but `LINE_SETTINGS`, which define a line of
-pruned rounds (main line or branch): how to prune, how to rewind, and what a finetune round trains at.
+pruned rounds (main line or branch): how to prune, how to rewind, and what a finetune round trains at; the flags of
+the line methods (`hf_lth.methods`) are line settings too. A line's identity keeps its own method's flags only,
+less those its method says change nothing (`LineMethod.identity`: IMP drops `lth_target_sparsity`, which only
+sets the number of rounds).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 from typing import Any
 
 from .flags import LIST_FLAGS
+from .methods import METHODS, get_method, method_setting_names
 
 # Arguments a rerun may change: they add work (rounds, controls), or change only what is shown, kept or pushed.
 MAY_CHANGE = frozenset({
@@ -36,12 +40,12 @@ MAY_CHANGE = frozenset({
 })
 _MAY_CHANGE_PATTERNS = re.compile(r"^(hub_|push_to_hub)|_token$")
 
-# What a line (main line or branch) may set differently from another line on the same trunk.
+# What a line (main line or branch) may set differently from another line on the same trunk; so may the flags of
+# every line method (`hf_lth.methods`), see `line_settings()`.
 LINE_SETTINGS = frozenset({
     "lth_strategy", "lth_prune_rate", "lth_prune_schedule", "lth_one_shot", "lth_target_sparsity", "lth_rewind",
     "lth_prune_scope", "lth_finetune_lr_fraction", "lth_selection_metric", "lth_collapse_threshold", "prunable",
-    "lth_method", "lth_gmp_start_step", "lth_gmp_end_step", "lth_gmp_frequency", "lth_eb_interval", "lth_eb_epsilon",
-    "lth_eb_window", "lth_granularity",
+    "lth_method", "lth_granularity",
 })
 
 # Configuration fields that say nothing about the computation, or that transformers fills in during training or
@@ -53,14 +57,12 @@ _CONFIG_IGNORED = {"lth", "transformers_version", "_name_or_path", "_commit_hash
 def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every result-changing setting, flat and JSON-normalised (what `lth_experiment.json` records)."""
     settings = {k: v for k, v in canonical_settings(args.to_dict()).items() if not _may_change(k)}
-    if not args.lth_one_shot and args.lth_method == "imp":
-        settings.pop("lth_target_sparsity", None)  # it only sets the number of rounds, which may grow
-    method = settings.get("lth_method", "imp")
-    for name in [k for k in settings if k.startswith(("lth_gmp_", "lth_eb_"))]:
-        if not name.startswith({"gmp": "lth_gmp_", "early_bird": "lth_eb_"}.get(method, "-")):
-            settings.pop(name)  # the settings of the other methods change nothing here
-    if method == "imp":
-        settings.pop("lth_method", None)  # as before there was a choice: older folders match
+    method = get_method(args.lth_method)
+    for other in METHODS.values():
+        if other is not method:
+            for name in other.setting_names():
+                settings.pop(name, None)  # the settings of the other methods change nothing here
+    method.identity(settings)
     if settings.get("lth_granularity") == "unstructured":
         settings.pop("lth_granularity")  # the only granularity before there was a choice: older folders match
     if settings.get("lth_prune_schedule") == "geometric":
@@ -77,9 +79,15 @@ def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(trunk settings, line settings)."""
-    trunk = {k: v for k, v in settings.items() if k not in LINE_SETTINGS}
-    line = {k: v for k, v in settings.items() if k in LINE_SETTINGS}
+    line_keys = line_settings()
+    trunk = {k: v for k, v in settings.items() if k not in line_keys}
+    line = {k: v for k, v in settings.items() if k in line_keys}
     return trunk, line
+
+
+def line_settings() -> frozenset[str]:
+    """`LINE_SETTINGS` and the flags of every registered line method."""
+    return LINE_SETTINGS | method_setting_names()
 
 
 def canonical_settings(settings: dict[str, Any]) -> dict[str, Any]:

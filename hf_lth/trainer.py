@@ -25,11 +25,9 @@ from .controls import CONTROLS
 from .errors import LTHInputError
 from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
-from .early_bird import EarlyBirdCallback
-from .early_bird import describe as describe_early_bird
-from .gradual import GradualPruningCallback
 from .io import atomic_path, remove_path
 from .masks import MASK_FILE, TicketMask
+from .methods import CONTROL_RECORD, RoundSetup
 from .predictions import SplitPredictions
 from .pretrained import is_pretrained
 from .progress import RoundProgress, TrainerLogLines, library_progress_bars, round_message, set_log_level
@@ -100,6 +98,7 @@ class LTHTrainer(Trainer):
         self.experiment_settings = dict(experiment_settings or {})
         self.folder = ExperimentFolder(args.output_dir, args.lth_branch)
         self.rewind = args.rewind
+        self.method = args.method
         self.granularity = get_granularity(args.lth_granularity, self.model)
         if mask is not None:
             mask.check_fits(self.model, "the given mask")
@@ -179,66 +178,58 @@ class LTHTrainer(Trainer):
     # ------------------------------------------------------------------ rounds
 
     def _run_round(self, index: int) -> None:
-        """Round 0 trains the dense model (keeping the rewind points); round `index` >= 1 prunes the current
-        weights, rewinds the survivors and trains as the rewinding kind says."""
+        """Round 0 trains the dense model (keeping the rewind points); round `index` >= 1 takes its mask from the
+        line's method (`hf_lth.methods`), rewinds the survivors and trains as the rewinding kind says."""
         args = self.args
         if index == 0:
             self._check_rewind_steps()
             self._train_round(0, RoundPlan(), capture=args.rewind_steps)
             return
-        plan = self.rewind.plan(self.folder.record(0), args)
-        callbacks, self._method_record = [], {"method": args.lth_method}
-        if args.lth_method == "early_bird":
-            new_mask, search = self._early_bird_search(plan)
-            self._method_record.update(search)
-        elif args.lth_method == "gmp":
-            new_mask = self.mask  # pruned while the round trains
-            start, end = self._gmp_span(plan)
-            callbacks = [GradualPruningCallback(self._prune_fn, args.lth_target_sparsity, start, end,
-                                                args.lth_gmp_frequency, args.seed + index, lambda: self.mask,
-                                                self._change_mask_in_training)]
-            self._method_record.update(gmp_steps=callbacks[0].steps)
-        else:
-            new_mask = self._prune_fn(self._prunable_weights(), self.mask, args.prune_fraction(index), args.seed + index)
-        if args.lth_method == "imp" and new_mask.num_kept() == self.mask.num_kept():
-            logger.warning("Round %d prunes nothing (lth_granularity %s, already %.1f%% sparse).", index,
-                           args.lth_granularity, 100 * self.mask.sparsity())
+        setup = RoundSetup(index, self.rewind.plan(self.folder.record(0), args))
+        new_mask = self.method.next_mask(self, setup)
+        self._method_record = self.method.round_record(setup)
         load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
         self._set_mask(new_mask)
-        self._train_round(index, plan, extra_callbacks=callbacks)
+        self._train_round(index, setup.plan, extra_callbacks=setup.callbacks)
 
-    def _gmp_span(self, plan: RoundPlan) -> tuple[int, int]:
-        """The first and last pruning steps of a gradual-pruning round (the last: 3/4 of it by default)."""
-        args = self.args
+    # ------------------------------------------------------------------ what methods use (`hf_lth.methods`)
+
+    def prune_mask(self, weights: dict[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int) -> TicketMask:
+        """`lth_strategy` at `lth_granularity`: `mask` with `fraction` of its survivors removed by `weights`."""
+        return self.granularity.prune(self.args.lth_strategy, weights, mask, fraction, seed)
+
+    def prunable_weights(self) -> dict[str, torch.Tensor]:
+        """The model's masked tensors, as they are now."""
+        params = dict(self.model.named_parameters())
+        return {name: params[name].detach() for name in self.mask}
+
+    def round_steps(self, plan: RoundPlan) -> int:
+        """The optimizer steps a round trained as `plan` says will take."""
         with self._round_arguments(**plan.overrides):
-            *_, max_steps = self.set_initial_training_values(args, self.get_train_dataloader())
-        end = args.lth_gmp_end_step if args.lth_gmp_end_step is not None else max(args.lth_gmp_start_step + 1,
-                                                                                   (3 * max_steps) // 4)
-        if end > max_steps:
-            raise LTHInputError(f"lth_gmp_end_step {end} is beyond the round, which takes {max_steps} steps.")
-        return args.lth_gmp_start_step, end
+            *_, max_steps = self.set_initial_training_values(self.args, self.get_train_dataloader())
+        return max_steps
 
-    def _early_bird_search(self, plan: RoundPlan) -> tuple[TicketMask, dict[str, Any]]:
-        """Replay round 0's dense training from the line's rewind point (same seed, same schedule) until the mask
-        at the target sparsity stops changing (`hf_lth.early_bird`); return that mask and the search's record.
-        An interrupted search starts again (it keeps no checkpoint)."""
-        args = self.args
-        load_state_in_place(self.model, self.rewind.start_state(self.folder, 1), "the start of the early-bird search")
-        self._set_mask(self.initial_mask)
-        watcher = EarlyBirdCallback(self._prune_fn, args.lth_target_sparsity, args.lth_eb_interval,
-                                    args.lth_eb_epsilon, args.lth_eb_window, self.initial_mask, seed=args.seed + 1)
-        self.lth_round, self.lth_control, self._plan = 1, None, plan
+    def start_from(self, state: dict[str, torch.Tensor], mask: TicketMask, what: str) -> None:
+        """Load `state` into the model in place and train under `mask` from now on (`what` names the state in
+        errors)."""
+        load_state_in_place(self.model, state, what)
+        self._set_mask(mask)
+
+    def train_detached(self, index: int, plan: RoundPlan, callbacks: list, seed: int, output_dir) -> int:
+        """Train under the current mask as round `index` would (fresh optimizer and scheduler, `plan`, `seed`), with
+        `callbacks`, writing nothing but Trainer's scratch files in `output_dir` (removed after); return the steps
+        trained. An early-bird search is such a training."""
+        self.lth_round, self.lth_control, self._plan = index, None, plan
         self.optimizer, self.lr_scheduler = None, None
-        set_seed(args.seed)  # round 0's seed: the search follows round 0's data order
-        search_dir = self.folder.base / "early_bird_search"
-        with self._round_arguments(output_dir=str(search_dir), save_strategy="no", **plan.overrides), \
-                self._extra_callbacks([watcher]):
+        set_seed(seed)
+        with self._round_arguments(output_dir=str(output_dir), save_strategy="no", **plan.overrides), \
+                self._extra_callbacks(callbacks):
             self.train()
-        remove_path(search_dir)
-        return watcher.mask, describe_early_bird(watcher, self.state.global_step)
+        remove_path(output_dir)
+        return self.state.global_step
 
-    def _change_mask_in_training(self, mask: TicketMask, model: torch.nn.Module) -> None:
-        """Gradual pruning's mask update during a round (the record's sparsity follows it)."""
+    def change_mask_in_training(self, mask: TicketMask, model: torch.nn.Module) -> None:
+        """Switch to `mask` while the round trains (gradual pruning; the record's sparsity follows it)."""
         self.mask = mask
         self._sparsity = mask.sparsity()
         self._mask_callback.change_mask(mask, model)
@@ -250,7 +241,7 @@ class LTHTrainer(Trainer):
         seed = self.args.seed + control.seed_offset + index
         self._set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, seed,
                                      granularity=self.granularity))
-        self._method_record = {"method": "imp"}  # a control trains a fixed mask, whatever found the ticket
+        self._method_record = dict(CONTROL_RECORD)
         self._train_round(index, self.rewind.plan(self.folder.record(0), self.args), control=control)
 
     def _train_round(self, index: int, plan: RoundPlan, control=None, capture: list[int] = (),
@@ -312,8 +303,7 @@ class LTHTrainer(Trainer):
             "num_kept": self.mask.num_kept(),
             "strategy": args.lth_strategy,
             "granularity": args.lth_granularity,
-            "prune_rate": args.lth_prune_rate if not args.lth_one_shot else args.lth_target_sparsity,
-            "prune_schedule": "one_shot" if args.lth_one_shot else args.lth_prune_schedule,
+            **self.method.line_record(),
             **(self._method_record if index else {"method": None}),
             "rewind": str(self.rewind),
             "prune_scope": args.lth_prune_scope,
@@ -381,14 +371,6 @@ class LTHTrainer(Trainer):
         self._mask_callback.mask = mask
         mask.apply_(self.model)
 
-    def _prune_fn(self, weights: dict[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int) -> TicketMask:
-        """`lth_strategy` at `lth_granularity`: the next mask of this line."""
-        return self.granularity.prune(self.args.lth_strategy, weights, mask, fraction, seed)
-
-    def _prunable_weights(self) -> dict[str, torch.Tensor]:
-        params = dict(self.model.named_parameters())
-        return {name: params[name].detach() for name in self.mask}
-
     def _save_rewind_point(self, model: torch.nn.Module, step: int) -> None:
         """Write the model's weights after optimizer step `step` (off the accelerator, main process only)."""
         state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
@@ -404,9 +386,9 @@ class LTHTrainer(Trainer):
         self.state = state
         self._load_from_checkpoint(checkpoint)
         self._mask_callback.restore(self.state)
-        saved_mask = os.path.join(checkpoint, MASK_FILE)  # a gradual-pruning round's mask, as it had reached
-        if self.lth_control is None and self.args.lth_method == "gmp" and os.path.isfile(saved_mask):
-            self._set_mask(TicketMask.load(saved_mask))
+        saved = self.method.resumed_mask(checkpoint) if self.lth_control is None else None
+        if saved is not None:  # e.g. a gradual-pruning round's mask, as it had reached
+            self._set_mask(saved)
             self._sparsity = self.mask.sparsity()
         self.mask.apply_(self.model)
         return TrainOutput(self.state.global_step, None, {})

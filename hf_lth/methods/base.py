@@ -1,0 +1,166 @@
+"""The `LineMethod` interface and its registry: how a line of pruned rounds finds the masks it trains under."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import LTHInputError
+
+if TYPE_CHECKING:
+    from ..masks import TicketMask
+    from ..rewinding import RoundPlan
+
+METHODS: dict[str, type[LineMethod]] = {}
+
+# What a control round records as its method: it trains a fixed mask, as an IMP round does, whatever found the ticket.
+CONTROL_RECORD = {"method": "imp"}
+
+
+@dataclass
+class RoundSetup:
+    """What a method's `next_mask` gives a pruned round besides its mask: Trainer callbacks for the round (e.g.
+    gradual pruning's) and fields for the round's record (its `lth` block)."""
+
+    index: int
+    plan: RoundPlan
+    callbacks: list = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+class LineMethod:
+    """One way to find the masks of a line's pruned rounds (IMP, one-shot, GMP, early-bird).
+
+    A method is a subclass registered in `METHODS` (with `register_method`, which refuses a name or a setting that
+    another method has). It sets
+
+    - `name`: its `--lth_method` value;
+    - `settings`: a dataclass whose fields are its own flags, e.g. `lth_gmp_frequency` (None: it has none). The
+      built-in methods' settings are fields of `LTHArguments`; a method registered later gets its flags by mixing
+      its settings into a subclass of `LTHArguments` (`@dataclass class MyArguments(MySettings, LTHArguments)`).
+      Its settings belong to the line's identity only when it is the line's method;
+    - `needs_target_sparsity`: whether it prunes to `--lth_target_sparsity` (refused without one);
+    - `record_name`: what the rounds it pruned record as their `method` (its `name` by default);
+
+    and implements `next_mask(engine, setup)`: the mask pruned round `setup.index` trains under, found from the
+    weights the previous round ended with (before the survivors are rewound); it may add Trainer callbacks and
+    record fields to `setup`. `engine` is the `LTHTrainer`: `engine.args`, `engine.mask` (the current mask),
+    `engine.initial_mask`, `engine.prunable_weights()`, `engine.prune_mask(...)` (`lth_strategy` at
+    `lth_granularity`), `engine.round_steps(plan)`, `engine.start_from(...)` and `engine.train_detached(...)`.
+
+    Where the defaults do not fit it overrides `check(args)` (argument checks when it is chosen),
+    `check_settings(args)` (checks of its own flags, whatever the method), `num_rounds(args)` (one pruned round by
+    default), `prune_fraction(args, index)`, `line_record(args)` (how every round of the line says it prunes:
+    `prune_rate` and `prune_schedule`), `identity(settings)` (drop settings that change nothing it computes) and
+    `resumed_mask(checkpoint)` (the mask a pruned round had reached in a Trainer checkpoint, for a method whose mask
+    changes while the round trains).
+
+    Args:
+        args: the line's `LTHArguments`; `self.settings` is then an instance of the settings dataclass.
+    """
+
+    name: ClassVar[str]
+    settings_class: ClassVar[type | None] = None
+    needs_target_sparsity: ClassVar[bool] = False
+    record_name: ClassVar[str | None] = None
+    help: ClassVar[str] = ""
+
+    def __init__(self, args: Any):
+        self.args = args
+        self.settings = settings_of(type(self), args)
+
+    # ------------------------------------------------------------------ arguments
+
+    @classmethod
+    def check(cls, args: Any) -> None:
+        """Refuse arguments that do not combine with this method (called when it is the line's method)."""
+        if cls.needs_target_sparsity and args.lth_target_sparsity is None:
+            raise LTHInputError(f"lth_method {cls.name} needs lth_target_sparsity (the sparsity it reaches).")
+
+    @classmethod
+    def check_settings(cls, args: Any) -> None:
+        """Refuse bad values of this method's own flags (called for every method, like argparse's checks)."""
+
+    @classmethod
+    def setting_names(cls) -> list[str]:
+        """This method's own flags."""
+        return [f.name for f in dataclasses.fields(cls.settings_class)] if cls.settings_class else []
+
+    def num_rounds(self) -> int:
+        """Pruned rounds after round 0."""
+        return 1
+
+    def prune_fraction(self, index: int) -> float:
+        """The fraction of the survivors that pruned round `index` (>= 1) removes, on the line's schedule: the rate
+        itself on the geometric schedule; on the linear one, the share of the survivors that is `rate` of the
+        original weights."""
+        schedule, rate = self.args.schedule_and_rate()
+        if schedule == "linear":
+            return rate / (1.0 - rate * (index - 1))
+        return rate
+
+    # ------------------------------------------------------------------ records
+
+    def line_record(self) -> dict[str, Any]:
+        """How every round of the line (round 0 and the controls included) records that it prunes."""
+        return {"prune_rate": self.args.lth_prune_rate, "prune_schedule": self.args.lth_prune_schedule}
+
+    def round_record(self, setup: RoundSetup) -> dict[str, Any]:
+        """The method fields of pruned round `setup.index`'s record."""
+        return {"method": self.record_name or self.name, **setup.record}
+
+    @classmethod
+    def identity(cls, settings: dict[str, Any]) -> None:
+        """Remove, in place, the settings of the line's identity that change nothing this method computes."""
+
+    # ------------------------------------------------------------------ rounds
+
+    def next_mask(self, engine: Any, setup: RoundSetup) -> TicketMask:
+        """The mask pruned round `setup.index` trains under (see the class docstring)."""
+        raise NotImplementedError
+
+    def resumed_mask(self, checkpoint: str) -> TicketMask | None:
+        """The mask a pruned round had reached when Trainer wrote `checkpoint` (None: the mask it started with)."""
+        return None
+
+
+def settings_of(method: type[LineMethod], args: Any) -> Any:
+    """The method's settings dataclass filled from `args` (its defaults where `args` lacks a field)."""
+    if method.settings_class is None:
+        return None
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(method.settings_class) if hasattr(args, f.name)}
+    return method.settings_class(**values)
+
+
+def register_method(cls: type[LineMethod]) -> type[LineMethod]:
+    """Register a `LineMethod` subclass under its `name` (a class decorator).
+
+    Raises:
+        ValueError: the name is empty or registered already, or one of its settings is another method's.
+    """
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{cls.__name__} needs a `name` (its --lth_method value).")
+    if name in METHODS:
+        raise ValueError(f"lth_method {name!r} is registered already (by {METHODS[name].__name__}).")
+    if cls.settings_class is not None and not dataclasses.is_dataclass(cls.settings_class):
+        raise ValueError(f"{cls.__name__}.settings_class must be a dataclass of its flags.")
+    for other in METHODS.values():
+        shared = set(cls.setting_names()) & set(other.setting_names())
+        if shared:
+            raise ValueError(f"lth_method {name!r}: settings {sorted(shared)} are already those of lth_method {other.name!r}.")
+    METHODS[name] = cls
+    return cls
+
+
+def get_method(name: str) -> type[LineMethod]:
+    """The method registered as `name` (an `LTHInputError` listing the choices if there is none)."""
+    if name not in METHODS:
+        raise LTHInputError(f"lth_method must be one of {', '.join(METHODS)}, got '{name}'.")
+    return METHODS[name]
+
+
+def method_setting_names() -> set[str]:
+    """Every registered method's own flags."""
+    return {name for method in METHODS.values() for name in method.setting_names()}
