@@ -185,10 +185,14 @@ class LTHArguments(*reversed(settings_classes()), TrainingArguments):
             raise LTHInputError(
                 f"unknown lth_strategy '{self.lth_strategy}'; choose one of {', '.join(PRUNING_STRATEGIES)}."
             )
-        check_granularity(self.lth_granularity)
-        if self.lth_push_shrunk and self.lth_granularity != "channel":
+        granularity = check_granularity(self.lth_granularity, self.lth_strategy)
+        if self.lth_push_shrunk and not granularity.shrinkable:
             raise LTHInputError(f"lth_push_shrunk needs a channel ticket (lth_granularity channel), not "
                                 f"{self.lth_granularity}: only whole units can be removed.")
+        target = self.lth_target_sparsity
+        if get_method(self.lth_method).needs_target_sparsity and target is not None and target > granularity.max_sparsity:
+            raise LTHInputError(f"lth_target_sparsity {target} is beyond what lth_granularity {granularity} reaches "
+                                f"({granularity.max_sparsity:g}).")
         parse_rewind(self.lth_rewind)
         self.lth_controls = parse_controls(self.lth_controls)
         unknown = [c for c in self.lth_controls if c not in CONTROLS]

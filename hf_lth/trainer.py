@@ -99,7 +99,9 @@ class LTHTrainer(Trainer):
         self.folder = ExperimentFolder(args.output_dir, args.lth_branch)
         self.rewind = args.rewind
         self.method = args.method
+        # every combination is checked before round 0: the strategy (also when the arguments were built), the model
         self.granularity = get_granularity(args.lth_granularity, self.model)
+        self.granularity.check_strategy(args.lth_strategy)
         if mask is not None:
             mask.check_fits(self.model, "the given mask")
             self.prunable_names = list(mask)
@@ -324,7 +326,7 @@ class LTHTrainer(Trainer):
             wall_time_s=round(train_time + eval_time, 3),
             mask_sha256=self.mask.digest(),
             layer_sparsity=self.mask.layer_sparsity(),
-            **({"units_kept": self.granularity.describe(self.mask)} if hasattr(self.granularity, "describe") else {}),
+            **self.granularity.describe(self.mask),
             **self.ticket_metadata,
         )
         return record

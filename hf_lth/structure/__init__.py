@@ -1,47 +1,37 @@
 """Mask granularity: unstructured weights, whole units (`channel`), or N of every M consecutive weights (`N:M`).
 
-`get_granularity(spec, model)` gives the object the trainer prunes with (`hf_lth.structure.base.Granularity`);
-`shrink_model` turns a channel ticket into a smaller dense model of the same class.
+Each granularity is one registered `Granularity` subclass in its own module (`base.py`: the interface, the registry
+and unstructured; `channel.py`; `nm.py`); adding one is one file. `check_granularity(spec, strategy)` checks a
+`--lth_granularity` value and the strategy it prunes by (when the arguments are built, before anything trains);
+`get_granularity(spec, model)` gives the object the trainer prunes with, bound to the model; `shrink_model` turns a
+channel ticket into a smaller dense model of the same class.
 """
 
 from __future__ import annotations
 
-import re
-
 import torch
 
-from ..errors import LTHInputError
-from .base import Granularity, Unstructured
-from .channel import ChannelGranularity
+from .base import GRANULARITIES, Granularity, Unstructured, parse_granularity, register_granularity
+from .channel import ChannelGranularity  # noqa: I001 (registration order is the order choices are listed in)
 from .nm import NMGranularity
 from .shrink import ShrinkResult, shrink_model
 from .speed import examples_per_second
 
-_NM = re.compile(r"^(\d+):(\d+)$")
 
-
-def check_granularity(spec: str) -> None:
-    """Raise `LTHInputError` unless `spec` is unstructured, channel or N:M with 0 < N < M."""
-    match = _NM.match(spec)
-    if spec in ("unstructured", "channel") or (match and 0 < int(match[1]) < int(match[2])):
-        return
-    raise LTHInputError(
-        f"lth_granularity must be unstructured, channel or N:M with 0 < N < M (e.g. 2:4), got '{spec}'."
-    )
+def check_granularity(spec: str, strategy: str | None = None) -> Granularity:
+    """The granularity `spec` names, unbound; an `LTHInputError` unless `spec` is a registered granularity (e.g.
+    unstructured, channel, or N:M with 0 < N < M) that prunes by `strategy` (when given)."""
+    granularity = parse_granularity(spec)
+    if strategy is not None:
+        granularity.check_strategy(strategy)
+    return granularity
 
 
 def get_granularity(spec: str, model: torch.nn.Module | None = None) -> Granularity:
-    """The granularity named by `spec` (channel needs the model, whose units it finds)."""
-    check_granularity(spec)
-    if spec == "unstructured":
-        return Unstructured()
-    if spec == "channel":
-        if model is None:
-            raise LTHInputError("lth_granularity channel needs the model, to find its units.")
-        return ChannelGranularity(model)
-    n, m = map(int, _NM.match(spec).groups())
-    return NMGranularity(n, m)
+    """The granularity named by `spec`, bound to `model` (channel needs the model, whose units it finds)."""
+    return parse_granularity(spec).bind(model)
 
 
-__all__ = ["ChannelGranularity", "Granularity", "NMGranularity", "ShrinkResult", "Unstructured", "check_granularity",
-           "examples_per_second", "get_granularity", "shrink_model"]
+__all__ = ["GRANULARITIES", "ChannelGranularity", "Granularity", "NMGranularity", "ShrinkResult", "Unstructured",
+           "check_granularity", "examples_per_second", "get_granularity", "parse_granularity", "register_granularity",
+           "shrink_model"]

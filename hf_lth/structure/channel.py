@@ -16,17 +16,35 @@ import torch
 from ..errors import LTHInputError
 from ..masks import TicketMask
 from ..pruning import num_to_prune
-from .base import is_random_strategy
+from .base import Granularity, register_granularity
 from .units import UnitSet, find_unit_sets
 
 
-class ChannelGranularity:
-    """Prunes and draws masks unit by unit over the model's unit sets."""
+# The strategies channel pruning supports, each a score per unit (the lowest go first): by magnitude, global and
+# layer-wise are the same here (every set loses the same fraction); `random` draws the units.
+_UNIT_SCORES = {
+    "global_magnitude": lambda weights, unit_set, seed, index: unit_scores(weights, unit_set),
+    "layerwise_magnitude": lambda weights, unit_set, seed, index: unit_scores(weights, unit_set),
+    "random": lambda weights, unit_set, seed, index: _random_scores(unit_set, seed, index),
+}
+
+
+@register_granularity
+class ChannelGranularity(Granularity):
+    """Prunes and draws masks unit by unit over the model's unit sets (`model`: found when given, or by `bind`)."""
 
     name = "channel"
+    strategies = tuple(_UNIT_SCORES)
+    shrinkable = True
 
-    def __init__(self, model: torch.nn.Module):
-        self.all_unit_sets = find_unit_sets(model)
+    def __init__(self, model: torch.nn.Module | None = None):
+        self.all_unit_sets = find_unit_sets(model) if model is not None else None
+
+    def bind(self, model: torch.nn.Module | None) -> ChannelGranularity:
+        """The granularity with `model`'s unit sets (an error for a model whose units it does not know)."""
+        if model is None:
+            raise LTHInputError("lth_granularity channel needs the model, to find its units.")
+        return ChannelGranularity(model)
 
     def prunable_names(self, model: torch.nn.Module, scope: list[str]) -> list[str]:
         """The masked tensors: those of the unit sets whose producers are all in `scope`, in the model's order.
@@ -47,7 +65,7 @@ class ChannelGranularity:
     def prune(self, strategy: str, weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float,
               seed: int = 0) -> TicketMask:
         """Remove `fraction` of the surviving units of each set (rounded per set)."""
-        random = is_random_strategy(strategy, self.name)
+        score = _UNIT_SCORES[self.check_strategy(strategy)]
         new = {name: m.clone() for name, m in mask.items()}
         for index, unit_set in enumerate(self.unit_sets(mask)):
             alive = unit_alive(mask, unit_set)
@@ -55,7 +73,7 @@ class ChannelGranularity:
             k = num_to_prune(fraction, len(survivors))
             if k == 0:
                 continue
-            scores = _random_scores(unit_set, seed, index) if random else unit_scores(weights, unit_set)
+            scores = score(weights, unit_set, seed, index)
             order = torch.argsort(scores[survivors], stable=True)  # ties: the earliest unit goes first
             set_units(new, unit_set, survivors[order[:k]], False)
         return TicketMask(new)
@@ -69,9 +87,13 @@ class ChannelGranularity:
             set_units(new, unit_set, order[: unit_set.size - kept], False)
         return TicketMask(new)
 
-    def describe(self, mask: TicketMask) -> dict[str, int]:
+    def units_kept(self, mask: TicketMask) -> dict[str, int]:
         """Units kept per set."""
         return {s.name: int(unit_alive(mask, s).sum()) for s in self.unit_sets(mask)}
+
+    def describe(self, mask: TicketMask) -> dict[str, dict[str, int]]:
+        """The units kept per set (`units_kept` in a round's record)."""
+        return {"units_kept": self.units_kept(mask)}
 
 
 def unit_sets_in(mask: Mapping[str, torch.Tensor], sets: list[UnitSet]) -> list[UnitSet]:

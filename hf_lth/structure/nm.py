@@ -8,23 +8,53 @@ of its k survivors, never fewer than N; 2:4 (what GPU sparse tensor cores run) t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import torch
 
 from ..errors import LTHInputError
 from ..masks import TicketMask
-from .base import is_random_strategy
+from .base import Granularity, register_granularity
+
+_NM = re.compile(r"^(\d+):(\d+)$")
 
 
-class NMGranularity:
+# The strategies N:M pruning supports, each a score per weight in its groups (the lowest go first): by magnitude,
+# global and layer-wise are the same here (every group keeps the same count); `random` draws the survivors.
+_GROUP_SCORES = {
+    "global_magnitude": lambda granularity, weights, name, alive, seed, index: granularity.magnitudes(weights[name]),
+    "layerwise_magnitude": lambda granularity, weights, name, alive, seed, index: granularity.magnitudes(weights[name]),
+    "random": lambda granularity, weights, name, alive, seed, index: _random_scores(alive.shape, seed, index),
+}
+
+
+@register_granularity
+class NMGranularity(Granularity):
     """Keeps N of every M consecutive weights (per output row) of each prunable tensor."""
+
+    name = "N:M"
+    spec = "N:M with 0 < N < M (e.g. 2:4)"
+    strategies = tuple(_GROUP_SCORES)
 
     def __init__(self, n: int, m: int):
         if not 0 < n < m:
             raise LTHInputError(f"lth_granularity N:M needs 0 < N < M, got {n}:{m}.")
         self.n, self.m = n, m
-        self.name = f"{n}:{m}"
+
+    @classmethod
+    def from_spec(cls, spec: str) -> NMGranularity | None:
+        match = _NM.match(spec)
+        if match is None or not 0 < int(match[1]) < int(match[2]):
+            return None
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def max_sparsity(self) -> float:
+        return 1.0 - self.n / self.m
+
+    def __str__(self) -> str:
+        return f"{self.n}:{self.m}"
 
     def prunable_names(self, model: torch.nn.Module, scope: list[str]) -> list[str]:
         """`scope`, after checking every tensor splits into groups of M (a clear error naming those that do not)."""
@@ -33,7 +63,7 @@ class NMGranularity:
                if len(shapes[name]) < 2 or (shapes[name].numel() // shapes[name][0]) % self.m]
         if bad:
             raise LTHInputError(
-                f"lth_granularity {self.name} groups M={self.m} consecutive weights of each output row, but these "
+                f"lth_granularity {self} groups M={self.m} consecutive weights of each output row, but these "
                 f"prunable tensors are 1-D or have rows whose length is not a multiple of {self.m}: {bad[:5]}. Leave "
                 "them out with lth_prune_scope (e.g. '...,!name')."
             )
@@ -43,19 +73,20 @@ class NMGranularity:
         """`tensor` as (groups, M) (a view where it can be)."""
         return tensor.reshape(-1, self.m)
 
+    def magnitudes(self, weight: torch.Tensor) -> torch.Tensor:
+        """|w| as (groups, M), a copy on the CPU."""
+        return self.groups(weight.detach().cpu().float().abs()).clone()
+
     def prune(self, strategy: str, weights: Mapping[str, torch.Tensor], mask: TicketMask, fraction: float,
               seed: int = 0) -> TicketMask:
         """Keep `max(N, round(k * (1 - fraction)))` of the k survivors of every group."""
-        random = is_random_strategy(strategy, self.name)
+        score = _GROUP_SCORES[self.check_strategy(strategy)]
         new = {}
         for index, (name, m) in enumerate(mask.items()):
             alive = self.groups(m.cpu())
             kept = int(alive.sum(dim=1).max()) if alive.numel() else 0
             keep = max(self.n, min(kept, int(round(kept * (1.0 - fraction)))))
-            if random:
-                scores = _random_scores(alive.shape, seed, index)
-            else:
-                scores = self.groups(weights[name].detach().cpu().float().abs()).clone()
+            scores = score(self, weights, name, alive, seed, index)
             counts = torch.full((alive.shape[0],), keep)
             new[name] = _keep_top(scores.masked_fill_(~alive, -1.0), counts).reshape(m.shape)
         return TicketMask(new)

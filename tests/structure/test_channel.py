@@ -35,9 +35,9 @@ def test_rounds_remove_the_same_fraction_of_whole_units_in_every_set_and_stay_ne
     assert_whole_units(granularity, first)
     assert_whole_units(granularity, second)
     assert second.is_nested_in(first) and first.is_nested_in(mask)
-    kept = granularity.describe(first)
+    kept = granularity.units_kept(first)
     assert kept == {name: size - round(0.5 * size) for name, size in sizes.items()}
-    assert granularity.describe(second) == {name: n - round(0.5 * n) for name, n in kept.items()}
+    assert granularity.describe(second) == {"units_kept": {name: n - round(0.5 * n) for name, n in kept.items()}}
 
 
 def test_the_units_with_the_smallest_mean_magnitude_go_first():
