@@ -70,8 +70,9 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
 
     import hf_lth.trainer as lth_trainer_module
     from hf_lth import LTHArguments, LTHTrainer
-    from hf_lth.callbacks import TicketMaskCallback
+    from hf_lth.callbacks import RewindPointCallback, TicketMaskCallback
     from hf_lth.experiment import ExperimentFolder
+    from hf_lth.structure import Unstructured
 
     hf_logging.set_verbosity_error()
     sampler = RssSampler()
@@ -103,12 +104,12 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
         PHASE[0] = "save"
         trainer.save_model(str(Path(workdir) / "plain_model"))
     else:
-        phased(LTHTrainer, "_save_rewind_point", "save rewind point")
+        phased(RewindPointCallback, "capture", "save rewind point")
         phased(ExperimentFolder, "read_rewind_point", "rewind (read weights)")
         phased(lth_trainer_module, "load_state_in_place", "rewind (load weights)")
         phased(ExperimentFolder, "write_round", "save ticket")
-        phased(LTHTrainer, "_set_mask", "set mask")
-        phased(LTHTrainer, "_prune_fn", "prune")
+        phased(LTHTrainer, "_enter", "set mask")
+        phased(Unstructured, "prune", "prune")
         trainer = LTHTrainer(model=model, args=LTHArguments(**common_args, lth_rounds=1, lth_evaluate_test=False),
                              train_dataset=train, eval_dataset=evaluation, data_collator=default_data_collator)
         trainer.find_tickets()

@@ -1,16 +1,24 @@
-"""Trainer callbacks: keep pruned weights and their gradients at zero, and capture the rewind points."""
+"""Trainer callbacks: keep pruned weights and their gradients at zero, and capture the rewind points.
+
+They observe training and flip `TrainerControl` flags, as transformers' callbacks do; they are handed the state
+they need (the round's `RoundState`, the experiment folder), never a closure into the trainer.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from .masks import TicketMask, apply_bound_, bind_for_steps
+
+if TYPE_CHECKING:
+    from .experiment import ExperimentFolder
+    from .round_state import RoundState
 
 
 class TicketMaskCallback(TrainerCallback, ExportableState):
@@ -26,17 +34,22 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
     multiplies the mask into the weights, so they are zero whatever the optimizer does. The mask is moved to the
     parameters' device once per `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU),
     and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host.
+
+    It trains the round of `round` (a `RoundState`, which the trainer sets before each round) under that round's
+    mask, and writes the learning rates and the time it observes back into it.
     """
 
-    def __init__(self, mask: TicketMask):
-        self.mask = mask
+    def __init__(self, round: RoundState):
+        self.round = round
         self._bound: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
         self._hooks: list = []
-        self.first_learning_rate: float | None = None
-        self.last_learning_rate: float | None = None
-        self.elapsed_before_resume = 0.0  # seconds the round had run before the checkpoint it resumed from
         self._started: float | None = None
         self._changed_in_round = False  # the mask changed during training (gradual pruning)
+
+    @property
+    def mask(self) -> TicketMask:
+        """The mask the round trains under now."""
+        return self.round.mask
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         self._changed_in_round = False
@@ -52,23 +65,23 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         """Take the values saved in a checkpoint's `TrainerState` (see `state()`); None for a fresh train()."""
         saved = (state.stateful_callbacks or {}).get(type(self).__name__) if state.global_step else None
         attributes = (saved or {}).get("attributes", {})
-        self.last_learning_rate = attributes.get("last_learning_rate")
-        self.first_learning_rate = attributes.get("first_learning_rate")
-        self.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
+        self.round.last_learning_rate = attributes.get("last_learning_rate")
+        self.round.first_learning_rate = attributes.get("first_learning_rate")
+        self.round.elapsed_before_resume = float(attributes.get("elapsed_s") or 0.0)
         return saved
 
     def state(self) -> dict:
         """Saved in Trainer checkpoints (trainer_state.json) and read back by `on_train_begin`."""
         running = time.monotonic() - self._started if self._started is not None else 0.0
-        return {"args": {}, "attributes": {"last_learning_rate": self.last_learning_rate,
-                                           "first_learning_rate": self.first_learning_rate,
-                                           "elapsed_s": round(self.elapsed_before_resume + running, 3)}}
+        return {"args": {}, "attributes": {"last_learning_rate": self.round.last_learning_rate,
+                                           "first_learning_rate": self.round.first_learning_rate,
+                                           "elapsed_s": round(self.round.elapsed_before_resume + running, 3)}}
 
     def change_mask(self, mask: TicketMask, model: torch.nn.Module) -> None:
-        """Switch to `mask` in the middle of training (gradual pruning): zero the newly pruned weights, mask their
-        gradients from now on, and multiply the mask in after every step for the rest of the round (the optimizer
-        still holds moments for the newly pruned weights, which would move them off zero)."""
-        self.mask = mask
+        """Switch the round to `mask` in the middle of training (gradual pruning): zero the newly pruned weights,
+        mask their gradients from now on, and multiply the mask in after every step for the rest of the round (the
+        optimizer still holds moments for the newly pruned weights, which would move them off zero)."""
+        self.round.set_mask(mask)
         self._changed_in_round = True
         self._bind(model)
 
@@ -83,9 +96,9 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         if self._changed_in_round or not _keeps_zeros(optimizer):
             apply_bound_(self._bound)
         if optimizer is not None:
-            self.last_learning_rate = optimizer.param_groups[0]["lr"]
-            if self.first_learning_rate is None:
-                self.first_learning_rate = self.last_learning_rate
+            self.round.last_learning_rate = optimizer.param_groups[0]["lr"]
+            if self.round.first_learning_rate is None:
+                self.round.first_learning_rate = self.round.last_learning_rate
 
     def on_train_end(self, args, state, control, **kwargs):
         self._remove_hooks()
@@ -112,17 +125,27 @@ def _masked_gradient(multiplier: torch.Tensor, param: torch.nn.Parameter) -> Non
 
 
 class RewindPointCallback(TrainerCallback):
-    """Calls `capture(model, step)` at the start of training for step 0 and right after each optimizer step
-    in `steps` (the weights that rewinding returns to: Frankle & Carbin 2019; Frankle et al. 2020)."""
+    """Keeps the model's weights in `folder` at the start of training for step 0 and right after each optimizer
+    step in `steps` (the weights that rewinding returns to: Frankle & Carbin 2019; Frankle et al. 2020)."""
 
-    def __init__(self, steps: list[int], capture: Callable[[torch.nn.Module, int], None]):
+    def __init__(self, steps: list[int], folder: ExperimentFolder):
         self.steps = set(steps)
-        self.capture = capture
+        self.folder = folder
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step == 0 and 0 in self.steps:  # not when resuming: step 0 was kept before
-            self.capture(model, 0)
+            self.capture(args, model, 0)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step in self.steps and state.global_step > 0:
-            self.capture(model, state.global_step)
+            self.capture(args, model, state.global_step)
+
+    def capture(self, args, model: torch.nn.Module, step: int) -> None:
+        """Write the weights after optimizer step `step` (off the accelerator, by the main process), then wait for
+        the other processes."""
+        from accelerate import PartialState
+
+        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+        if args.should_save:
+            self.folder.write_rewind_point(step, state)
+        PartialState().wait_for_everyone()

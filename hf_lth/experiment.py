@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LTHInputError
-from .io import atomic_dir, is_temporary_name, remove_path, write_json_atomic
+from .io import atomic_dir, atomic_path, is_temporary_name, remove_path, write_json_atomic
 from .masks import MASK_FILE
 
 SETTINGS_FILE = "lth_experiment.json"
@@ -131,6 +131,15 @@ class ExperimentFolder:
         return load_file(str(path))
 
     # ------------------------------------------------------------------ writing
+
+    def write_rewind_point(self, step: int, state: dict) -> Path:
+        """Write round 0's weights after optimizer step `step` (tensors on the CPU), atomically."""
+        from safetensors.torch import save_file
+
+        path = self.rewind_path(step)
+        with atomic_path(path) as tmp:
+            save_file(state, tmp, metadata={"format": "hf_lth.rewind_point", "step": str(step)})
+        return path
 
     def write_round(self, index: int, control: str | None, model, state_dict: dict, mask, record: dict[str, Any],
                     processing_class=None, log_history: list | None = None, compact: bool = False,

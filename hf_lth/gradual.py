@@ -12,13 +12,16 @@ A resumed round reads its mask from the checkpoint (`lth_mask.safetensors` besid
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
 from transformers import TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .masks import MASK_FILE, TicketMask
 from .pruning import PruningStrategy
+
+if TYPE_CHECKING:
+    from .callbacks import TicketMaskCallback
 
 
 def pruning_steps(start: int, end: int, frequency: int) -> list[int]:
@@ -40,26 +43,26 @@ def saved_mask(checkpoint: str) -> TicketMask | None:
 
 
 class GradualPruningCallback(TrainerCallback):
-    """Prunes at each step of `pruning_steps` to the cubic schedule's sparsity; `get_mask` / `set_mask` read and
-    change the trainer's mask (which keeps the gradients and weights masked)."""
+    """Prunes at each step of `pruning_steps` to the cubic schedule's sparsity, through `masker` (the trainer's
+    `TicketMaskCallback`), which holds the round's mask and keeps the gradients and weights masked. `initial`: the
+    sparsity the round starts at (s_i)."""
 
     def __init__(self, prune_fn: PruningStrategy, final: float, start: int, end: int, frequency: int, seed: int,
-                 get_mask: Callable[[], TicketMask], set_mask: Callable[[TicketMask, torch.nn.Module], None]):
+                 masker: TicketMaskCallback, initial: float):
         self.prune_fn, self.final, self.start, self.end, self.seed = prune_fn, final, start, end, seed
         self.steps = pruning_steps(start, end, frequency)
-        self.get_mask, self.set_mask = get_mask, set_mask
-        self.initial = get_mask().sparsity()
+        self.masker, self.initial = masker, initial
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step:  # resumed: the mask the round had reached is in the checkpoint
-            saved = saved_mask(os.path.join(args.output_dir, f"checkpoint-{state.global_step}"))
+            saved = saved_mask(os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"))
             if saved is not None:
-                self.set_mask(saved, model)
+                self.masker.change_mask(saved, model)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step not in self.steps:
             return
-        mask = self.get_mask()
+        mask = self.masker.mask
         total = mask.num_prunable()
         keep = round((1.0 - cubic_sparsity(state.global_step, self.start, self.end, self.final, self.initial)) * total)
         kept = mask.num_kept()
@@ -67,11 +70,11 @@ class GradualPruningCallback(TrainerCallback):
             return
         params = dict(model.named_parameters())
         weights = {name: params[name].detach() for name in mask}
-        self.set_mask(self.prune_fn(weights, mask, (kept - keep) / kept, self.seed + state.global_step),
-                      model)
+        self.masker.change_mask(self.prune_fn(weights, mask, (kept - keep) / kept, self.seed + state.global_step),
+                                model)
 
     def on_save(self, args, state, control, **kwargs):
         if args.should_save:
-            folder = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+            folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
             if os.path.isdir(folder):
-                self.get_mask().save(os.path.join(folder, MASK_FILE))
+                self.masker.mask.save(os.path.join(folder, MASK_FILE))

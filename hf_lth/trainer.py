@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import save_file
 from torch.utils.data import Dataset
 from transformers import Trainer, TrainerState
 from transformers.trainer import DEFAULT_PROGRESS_CALLBACK
@@ -21,17 +20,18 @@ from transformers.trainer_utils import TrainOutput, get_last_checkpoint, set_see
 from .arguments import LTHArguments
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .collapse import is_collapsed, majority_share
-from .controls import CONTROLS
+from .controls import CONTROLS, Control
 from .errors import LTHInputError
 from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
-from .io import atomic_path, remove_path
+from .io import remove_path
 from .masks import MASK_FILE, TicketMask
-from .methods import CONTROL_RECORD, RoundSetup
+from .methods import CONTROL_RECORD
 from .predictions import SplitPredictions
 from .pretrained import is_pretrained
 from .progress import RoundProgress, TrainerLogLines, library_progress_bars, round_message, set_log_level
 from .rewinding import RoundPlan
+from .round_state import RoundState
 from .scope import embedding_parameter_names, resolve_prune_scope
 from .structure import get_granularity
 from .weights import load_state_in_place
@@ -101,7 +101,7 @@ class LTHTrainer(Trainer):
         self.method = args.method
         # every combination is checked before round 0: the strategy (also when the arguments were built), the model
         self.granularity = get_granularity(args.lth_granularity, self.model)
-        self.granularity.check_strategy(args.lth_strategy)
+        self.pruner = self.granularity.pruner(args.lth_strategy)  # `lth_strategy` at `lth_granularity`
         if mask is not None:
             mask.check_fits(self.model, "the given mask")
             self.prunable_names = list(mask)
@@ -109,15 +109,10 @@ class LTHTrainer(Trainer):
             scope = resolve_prune_scope(self.model, args.lth_prune_scope)
             self.prunable_names = self.granularity.prunable_names(self.model, scope)
         self.initial_mask = mask if mask is not None else TicketMask.dense(self.model, self.prunable_names)
-        self.mask = self.initial_mask
         self.embedding_names = sorted(embedding_parameter_names(self.model) & set(self.prunable_names))
-        self.lth_round = 0
-        self.lth_control: str | None = None
-        self._sparsity = self.mask.sparsity()
-        self._plan = RoundPlan()
-        self._method_record: dict[str, Any] = {}
+        self.round = RoundState(0, self.initial_mask)  # the round being trained (`hf_lth.round_state`)
         self._identity: dict[str, Any] | None = None
-        self._mask_callback = TicketMaskCallback(self.mask)
+        self._mask_callback = TicketMaskCallback(self.round)
         self.add_callback(self._mask_callback)
         if self.pop_callback(DEFAULT_PROGRESS_CALLBACK) is not None:  # its step bars would nest under the round bar
             self.add_callback(TrainerLogLines())
@@ -174,31 +169,157 @@ class LTHTrainer(Trainer):
         todo = [(kind, index) for kind in kinds for index in selected if index not in finished_controls[kind]]
         with self._round_progress(len(todo), 0):
             for kind, index in todo:
-                self._run_control_round(kind, index)
+                self._run_round(index, CONTROLS[kind]())
         return self._collect()
 
     # ------------------------------------------------------------------ rounds
 
-    def _run_round(self, index: int) -> None:
-        """Round 0 trains the dense model (keeping the rewind points); round `index` >= 1 takes its mask from the
-        line's method (`hf_lth.methods`), rewinds the survivors and trains as the rewinding kind says."""
-        args = self.args
-        if index == 0:
+    def _run_round(self, index: int, control: Control | None = None) -> None:
+        """One round, top to bottom: prune (the mask it trains under), rewind (the weights it starts from), train,
+        evaluate, and record it (its ticket folder).
+
+        Round 0 trains the dense model from its initial weights and keeps the rewind points. A pruned round takes
+        its mask from the line's method (`hf_lth.methods`), found from the weights the previous round ended with,
+        and its start from the rewinding kind (`hf_lth.rewinding`). A control round (`hf_lth.controls`) takes both
+        from its control: the ticket of round `index` trained again with one ingredient replaced.
+        """
+        state = self._round_state(index, control)
+        if control is not None:
+            ticket_mask = TicketMask.load(self.folder.round_dir(index) / MASK_FILE)
+            ticket_mask.check_fits(self.model, f"the mask of {self.folder.round_dir(index)}")
+            state.set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, state.seed,
+                                         granularity=self.granularity))  # its mask and its start
+        elif index > 0:
+            mask = self.method.next_mask(self, state)  # prune
+            load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
+            state.set_mask(mask)
+        else:
             self._check_rewind_steps()
-            self._train_round(0, RoundPlan(), capture=args.rewind_steps)
-            return
-        setup = RoundSetup(index, self.rewind.plan(self.folder.record(0), args))
-        new_mask = self.method.next_mask(self, setup)
-        self._method_record = self.method.round_record(setup)
-        load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
-        self._set_mask(new_mask)
-        self._train_round(index, setup.plan, extra_callbacks=setup.callbacks)
+        self._enter(state)
+        train_output, train_time = self._train(state)
+        metrics, predictions, eval_time = self._evaluate_round()
+        record = self._round_record(state, train_output, metrics, train_time, eval_time)
+        self._write_round(state, record, predictions)
 
-    # ------------------------------------------------------------------ what methods use (`hf_lth.methods`)
+    def _round_state(self, index: int, control: Control | None) -> RoundState:
+        """Round `index` (of `control`) before it is pruned: its plan and seed; it trains under the line's current
+        mask (round 0: the initial one) unless it is given another."""
+        args = self.args
+        return RoundState(
+            index,
+            self.initial_mask if index == 0 else self.mask,
+            control=control.name if control is not None else None,
+            plan=RoundPlan() if index == 0 else self.rewind.plan(self.folder.record(0), args),
+            seed=args.seed + index + (control.seed_offset if control is not None else 0),
+            capture=tuple(args.rewind_steps) if index == 0 else (),
+        )
 
-    def prune_mask(self, weights: dict[str, torch.Tensor], mask: TicketMask, fraction: float, seed: int) -> TicketMask:
-        """`lth_strategy` at `lth_granularity`: `mask` with `fraction` of its survivors removed by `weights`."""
-        return self.granularity.prune(self.args.lth_strategy, weights, mask, fraction, seed)
+    def _enter(self, state: RoundState) -> None:
+        """Make `state` the round being trained: the mask callback trains under its mask, applied to the model."""
+        self.round = state
+        self._mask_callback.round = state
+        state.mask.apply_(self.model)
+
+    def _train(self, state: RoundState) -> tuple[TrainOutput, float]:
+        """`Trainer.train()` once for the round (fresh optimizer and scheduler, the round's seed, plan and callbacks,
+        checkpoints in its own folder, resumed from the last one); the output and the training time in seconds."""
+        args = self.args
+        set_seed(state.seed)
+        self._progress.start(round_message(state.index, args.num_pruning_rounds, state.sparsity,
+                                           str(self.rewind) if state.index else None, state.control))
+        self.optimizer, self.lr_scheduler = None, None
+        checkpoints = self.folder.checkpoint_dir(state.index, state.control)
+        callbacks = [RewindPointCallback(list(state.capture), self.folder)] if state.capture else []
+        callbacks += state.callbacks
+        started = time.time()
+        with self._round_arguments(output_dir=str(checkpoints), **state.plan.overrides), \
+                self._extra_callbacks(callbacks):
+            resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+            saved = TrainerState.load_from_json(os.path.join(resume, TRAINER_STATE_FILE)) if resume else None
+            if saved is not None and saved.max_steps and saved.global_step >= saved.max_steps:
+                train_output = self._restore_trained(resume, saved)
+            else:
+                train_output = self.train(resume_from_checkpoint=resume)
+        missing = [step for step in state.capture if not self.folder.rewind_path(step).is_file()]
+        if missing and args.should_save:
+            raise LTHInputError(f"lth_rewind_steps {missing} are beyond round 0, which took {self.state.global_step} steps.")
+        # A resumed round also counts the time it had run before its checkpoint (saved in that checkpoint).
+        return train_output, time.time() - started + state.elapsed_before_resume
+
+    def _write_round(self, state: RoundState, record: dict[str, Any], predictions: dict[str, SplitPredictions]) -> None:
+        """Write the round's ticket folder (main process), then rebuild the line's results."""
+        args = self.args
+        model = self.accelerator.unwrap_model(self.model)
+        # A host copy, made on every process: safetensors cannot read XLA tensors, and on XLA `.cpu()` runs the
+        # pending graph, which every process must do alike.
+        state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        if args.should_save:
+            with library_progress_bars(False):  # no "Writing model shards" bar for each ticket
+                self.folder.write_round(state.index, state.control, model, state_dict, state.mask, record,
+                                        self.processing_class, self.state.log_history,
+                                        compact=args.lth_compact_tickets, predictions=predictions)
+        self.accelerator.wait_for_everyone()
+        self._collect()  # lth_results.json is current after every round, for whoever watches a long run
+        self._progress.advance()
+
+    def _round_record(self, state: RoundState, train_output: TrainOutput, metrics: dict[str, float],
+                      train_time: float, eval_time: float) -> dict[str, Any]:
+        args = self.args
+        if state.index == 0:
+            method = {"method": None}
+        elif state.control is not None:
+            method = dict(CONTROL_RECORD)
+        else:
+            method = self.method.round_record(state)
+        record: dict[str, Any] = {
+            "round": state.index,
+            "control": state.control,
+            "branch": args.lth_branch,
+            "sparsity": state.sparsity,
+            "sparsity_without_embedding": state.mask.sparsity(exclude=self.embedding_names),
+            "embedding_parameters": self.embedding_names,
+            "num_prunable": state.mask.num_prunable(),
+            "num_kept": state.mask.num_kept(),
+            "strategy": args.lth_strategy,
+            "granularity": args.lth_granularity,
+            **self.method.line_record(),
+            **method,
+            "rewind": str(self.rewind),
+            "prune_scope": args.lth_prune_scope,
+            "seed": args.seed,
+            **metrics,
+        }
+        record["collapsed"] = is_collapsed(record, args.lth_collapse_threshold)
+        if record["collapsed"]:
+            logger.warning("Round %d%s collapsed: %.1f%% of its validation predictions are one class.", state.index,
+                           f" ({state.control})" if state.control else "", 100 * record["eval_majority_share"])
+        record.update(
+            train_steps=self.state.global_step,
+            train_loss=train_output.training_loss,
+            first_learning_rate=state.first_learning_rate,
+            final_learning_rate=state.last_learning_rate,
+            train_time_s=round(train_time, 3),
+            eval_time_s=round(eval_time, 3),
+            wall_time_s=round(train_time + eval_time, 3),
+            mask_sha256=state.mask.digest(),
+            layer_sparsity=state.mask.layer_sparsity(),
+            **self.granularity.describe(state.mask),
+            **self.ticket_metadata,
+        )
+        return record
+
+    # ------------------------------------------------------------------ what line methods use (`hf_lth.methods`)
+
+    @property
+    def mask(self) -> TicketMask:
+        """The mask of the current round (while a method finds the next mask: the one the last round ended with)."""
+        return self.round.mask
+
+    @property
+    def masker(self) -> TicketMaskCallback:
+        """The callback that keeps the round's pruned weights and gradients at zero; `masker.change_mask(mask,
+        model)` switches the round to another mask while it trains (gradual pruning)."""
+        return self._mask_callback
 
     def prunable_weights(self) -> dict[str, torch.Tensor]:
         """The model's masked tensors, as they are now."""
@@ -208,132 +329,31 @@ class LTHTrainer(Trainer):
     def round_steps(self, plan: RoundPlan) -> int:
         """The optimizer steps a round trained as `plan` says will take."""
         with self._round_arguments(**plan.overrides):
+            # Trainer's own count (epochs, max_steps, accumulation, processes); it offers no other way to get it
             *_, max_steps = self.set_initial_training_values(self.args, self.get_train_dataloader())
         return max_steps
 
-    def start_from(self, state: dict[str, torch.Tensor], mask: TicketMask, what: str) -> None:
-        """Load `state` into the model in place and train under `mask` from now on (`what` names the state in
-        errors)."""
+    def load_weights(self, state: dict[str, torch.Tensor], what: str) -> None:
+        """Load `state` into the model in place (`what` names the state in errors)."""
         load_state_in_place(self.model, state, what)
-        self._set_mask(mask)
 
-    def train_detached(self, index: int, plan: RoundPlan, callbacks: list, seed: int, output_dir) -> int:
-        """Train under the current mask as round `index` would (fresh optimizer and scheduler, `plan`, `seed`), with
-        `callbacks`, writing nothing but Trainer's scratch files in `output_dir` (removed after); return the steps
-        trained. An early-bird search is such a training."""
-        self.lth_round, self.lth_control, self._plan = index, None, plan
+    def train_detached(self, state: RoundState, output_dir) -> int:
+        """Train as round `state` says (its mask, plan, seed and callbacks; a fresh optimizer and scheduler) without
+        writing a ticket: Trainer's scratch files go to `output_dir`, removed after. The steps trained. An early-bird
+        search is such a training."""
+        self._enter(state)
         self.optimizer, self.lr_scheduler = None, None
-        set_seed(seed)
-        with self._round_arguments(output_dir=str(output_dir), save_strategy="no", **plan.overrides), \
-                self._extra_callbacks(callbacks):
+        set_seed(state.seed)
+        with self._round_arguments(output_dir=str(output_dir), save_strategy="no", **state.plan.overrides), \
+                self._extra_callbacks(state.callbacks):
             self.train()
         remove_path(output_dir)
         return self.state.global_step
 
-    def change_mask_in_training(self, mask: TicketMask, model: torch.nn.Module) -> None:
-        """Switch to `mask` while the round trains (gradual pruning; the record's sparsity follows it)."""
-        self.mask = mask
-        self._sparsity = mask.sparsity()
-        self._mask_callback.change_mask(mask, model)
-
-    def _run_control_round(self, kind: str, index: int) -> None:
-        control = CONTROLS[kind]()
-        ticket_mask = TicketMask.load(self.folder.round_dir(index) / MASK_FILE)
-        ticket_mask.check_fits(self.model, f"the mask of {self.folder.round_dir(index)}")
-        seed = self.args.seed + control.seed_offset + index
-        self._set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, seed,
-                                     granularity=self.granularity))
-        self._method_record = dict(CONTROL_RECORD)
-        self._train_round(index, self.rewind.plan(self.folder.record(0), self.args), control=control)
-
-    def _train_round(self, index: int, plan: RoundPlan, control=None, capture: list[int] = (),
-                     extra_callbacks: list | None = None) -> None:
-        """Train one round under the current mask, evaluate it and write its ticket folder."""
-        args = self.args
-        kind = control.name if control is not None else None
-        self.lth_round, self.lth_control, self._plan = index, kind, plan
-        self._sparsity = self.mask.sparsity()
-        self.mask.apply_(self.model)
-        set_seed(args.seed + index + (control.seed_offset if control is not None else 0))
-        self._progress.start(round_message(index, args.num_pruning_rounds, self._sparsity,
-                                           str(self.rewind) if index else None, kind))
-        self.optimizer, self.lr_scheduler = None, None
-        checkpoints = self.folder.checkpoint_dir(index, kind)
-        callbacks = [RewindPointCallback(capture, self._save_rewind_point)] if capture else []
-        callbacks += extra_callbacks or []
+    def _evaluate_round(self) -> tuple[dict[str, float], dict[str, SplitPredictions], float]:
+        """Validation and test metrics, the share of each split's predictions in its most predicted class, the
+        per-example predictions of each split, and the time taken in seconds."""
         started = time.time()
-        with self._round_arguments(output_dir=str(checkpoints), **plan.overrides), self._extra_callbacks(callbacks):
-            resume = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
-            saved = TrainerState.load_from_json(os.path.join(resume, TRAINER_STATE_FILE)) if resume else None
-            if saved is not None and saved.max_steps and saved.global_step >= saved.max_steps:
-                train_output = self._restore_trained(resume, saved)
-            else:
-                train_output = self.train(resume_from_checkpoint=resume)
-        missing = [step for step in capture if not self.folder.rewind_path(step).is_file()]
-        if missing and self.args.should_save:
-            raise LTHInputError(f"lth_rewind_steps {missing} are beyond round 0, which took {self.state.global_step} steps.")
-        # A resumed round also counts the time it had run before its checkpoint (saved in that checkpoint).
-        train_time = time.time() - started + self._mask_callback.elapsed_before_resume
-        evaluated = time.time()
-        metrics, predictions = self._evaluate_round()
-        eval_time = time.time() - evaluated
-        record = self._round_record(index, kind, train_output, metrics, train_time, eval_time)
-        model = self.accelerator.unwrap_model(self.model)
-        # A host copy, made on every process: safetensors cannot read XLA tensors, and on XLA `.cpu()` runs the
-        # pending graph, which every process must do alike.
-        state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-        if args.should_save:
-            with library_progress_bars(False):  # no "Writing model shards" bar for each ticket
-                self.folder.write_round(index, kind, model, state_dict, self.mask, record, self.processing_class,
-                                        self.state.log_history, compact=args.lth_compact_tickets,
-                                        predictions=predictions)
-        self.accelerator.wait_for_everyone()
-        self._collect()  # lth_results.json is current after every round, for whoever watches a long run
-        self._progress.advance()
-
-    def _round_record(self, index: int, control: str | None, train_output, metrics: dict[str, float],
-                      train_time: float, eval_time: float) -> dict[str, Any]:
-        args = self.args
-        record: dict[str, Any] = {
-            "round": index,
-            "control": control,
-            "branch": args.lth_branch,
-            "sparsity": self._sparsity,
-            "sparsity_without_embedding": self.mask.sparsity(exclude=self.embedding_names),
-            "embedding_parameters": self.embedding_names,
-            "num_prunable": self.mask.num_prunable(),
-            "num_kept": self.mask.num_kept(),
-            "strategy": args.lth_strategy,
-            "granularity": args.lth_granularity,
-            **self.method.line_record(),
-            **(self._method_record if index else {"method": None}),
-            "rewind": str(self.rewind),
-            "prune_scope": args.lth_prune_scope,
-            "seed": args.seed,
-            **metrics,
-        }
-        record["collapsed"] = is_collapsed(record, args.lth_collapse_threshold)
-        if record["collapsed"]:
-            logger.warning("Round %d%s collapsed: %.1f%% of its validation predictions are one class.", index,
-                           f" ({control})" if control else "", 100 * record["eval_majority_share"])
-        record.update(
-            train_steps=self.state.global_step,
-            train_loss=train_output.training_loss,
-            first_learning_rate=self._mask_callback.first_learning_rate,
-            final_learning_rate=self._mask_callback.last_learning_rate,
-            train_time_s=round(train_time, 3),
-            eval_time_s=round(eval_time, 3),
-            wall_time_s=round(train_time + eval_time, 3),
-            mask_sha256=self.mask.digest(),
-            layer_sparsity=self.mask.layer_sparsity(),
-            **self.granularity.describe(self.mask),
-            **self.ticket_metadata,
-        )
-        return record
-
-    def _evaluate_round(self) -> tuple[dict[str, float], dict[str, SplitPredictions]]:
-        """Validation and test metrics, the share of each split's predictions in its most predicted class, and
-        the per-example predictions of each split."""
         metrics: dict[str, float] = {}
         predictions: dict[str, SplitPredictions] = {}
         splits = {"eval": self.eval_dataset, "test": self.test_dataset if self.args.lth_evaluate_test else None}
@@ -348,7 +368,7 @@ class LTHTrainer(Trainer):
             if split is not None:
                 predictions[prefix] = split
         unwanted = ("_per_second", "epoch", "_model_preparation_time")  # `_runtime`: where a round's time goes
-        return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}, predictions
+        return {k: v for k, v in metrics.items() if not k.endswith(unwanted)}, predictions, time.time() - started
 
     def _length_sorted(self, split: str, dataset: Dataset) -> tuple[Dataset, np.ndarray | None]:
         """The split ordered by token count, so that dynamically padded evaluation batches carry little padding,
@@ -368,31 +388,18 @@ class LTHTrainer(Trainer):
 
     # ------------------------------------------------------------------ state
 
-    def _set_mask(self, mask: TicketMask) -> None:
-        self.mask = mask
-        self._mask_callback.mask = mask
-        mask.apply_(self.model)
-
-    def _save_rewind_point(self, model: torch.nn.Module, step: int) -> None:
-        """Write the model's weights after optimizer step `step` (off the accelerator, main process only)."""
-        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
-        if self.args.should_save:
-            with atomic_path(self.folder.rewind_path(step)) as tmp:
-                save_file(state, tmp, metadata={"format": "hf_lth.rewind_point", "step": str(step)})
-        self.accelerator.wait_for_everyone()
-
     def _restore_trained(self, checkpoint: str, state: TrainerState) -> TrainOutput:
         """Restore a round whose training had finished (its last checkpoint is at max_steps) but whose ticket was
         not written. Trainer, resumed there, would train one step more when the round ends inside an epoch (as a
         `step:K` round does). Its `train_loss` is None: Trainer records it only at the end of `train()`."""
         self.state = state
+        # Private, as no public Trainer method loads a checkpoint's weights without training from it.
         self._load_from_checkpoint(checkpoint)
         self._mask_callback.restore(self.state)
-        saved = self.method.resumed_mask(checkpoint) if self.lth_control is None else None
-        if saved is not None:  # e.g. a gradual-pruning round's mask, as it had reached
-            self._set_mask(saved)
-            self._sparsity = self.mask.sparsity()
-        self.mask.apply_(self.model)
+        resumed = self.method.resumed_mask(checkpoint) if self.round.control is None else None
+        if resumed is not None:  # e.g. a gradual-pruning round's mask, as it had reached
+            self.round.set_mask(resumed)
+        self.round.mask.apply_(self.model)
         return TrainOutput(self.state.global_step, None, {})
 
     def _resume_after(self, finished: list[int], left: int) -> int:
@@ -406,7 +413,7 @@ class LTHTrainer(Trainer):
             mask = TicketMask.load(self.folder.round_dir(last) / MASK_FILE)
             mask.check_fits(self.model, f"the mask of {self.folder.round_dir(last)}")
         load_state_in_place(self.model, self.folder.read_weights(last), self.folder.round_dir(last))
-        self._set_mask(mask)
+        self._enter(RoundState(last, mask))
         if left <= 0:
             self._progress.note(f"{self.folder.base}: all {self.args.num_pruning_rounds} rounds"
                                 f"{' and their controls' if self.args.controls else ''} are finished; nothing left "
@@ -420,7 +427,7 @@ class LTHTrainer(Trainer):
         steps = self.args.rewind_steps
         if not steps or steps[-1] == 0:
             return
-        *_, max_steps = self.set_initial_training_values(self.args, self.get_train_dataloader())
+        max_steps = self.round_steps(RoundPlan())
         beyond = [step for step in steps if step > max_steps]
         if beyond:
             which = f"lth_rewind {self.rewind}" if self.rewind.rewind_steps() == tuple(beyond) else f"lth_rewind_steps {beyond}"
@@ -471,7 +478,7 @@ class LTHTrainer(Trainer):
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
         """Trainer's scheduler; for a round that continues round 0's schedule from step K (`step:K` rewinding),
         the scheduler of round 0's K + `num_training_steps` steps, advanced K steps."""
-        offset = self._plan.schedule_offset
+        offset = self.round.plan.schedule_offset
         if self.lr_scheduler is not None or not offset:
             return super().create_scheduler(num_training_steps, optimizer)
         scheduler = super().create_scheduler(num_training_steps + offset, optimizer)
@@ -483,7 +490,7 @@ class LTHTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Add the round and its sparsity to every log line (so TensorBoard / W&B plot them)."""
-        logs = {**logs, "lth_round": self.lth_round, "sparsity": self._sparsity}
+        logs = {**logs, "lth_round": self.round.index, "sparsity": self.round.sparsity}
         super().log(logs, start_time)
 
     @contextmanager

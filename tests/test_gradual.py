@@ -56,9 +56,16 @@ def test_gmp_end_beyond_the_round_is_refused(tmp_path, dataset):
 
 def test_resumed_round_reads_the_mask_it_had_reached(tmp_path):
     mask = TicketMask({"w": torch.tensor([True, False, True, False])})
-    changed = []
-    callback = GradualPruningCallback(PRUNING_STRATEGIES["global_magnitude"], 0.5, 0, 4, 1, 0, lambda: mask,
-                                      lambda m, model: changed.append(m))
+
+    class Masker:  # the trainer's TicketMaskCallback, as far as the gradual-pruning callback uses it
+        def __init__(self):
+            self.mask, self.changed = mask, []
+
+        def change_mask(self, new, model):
+            self.changed.append(new)
+
+    masker = Masker()
+    callback = GradualPruningCallback(PRUNING_STRATEGIES["global_magnitude"], 0.5, 0, 4, 1, 0, masker, initial=0.5)
     checkpoint = tmp_path / "checkpoint-3"
     checkpoint.mkdir()
 
@@ -71,7 +78,7 @@ def test_resumed_round_reads_the_mask_it_had_reached(tmp_path):
     callback.on_save(Args, State, None)
     assert TicketMask.load(checkpoint / MASK_FILE).num_kept() == 2
     callback.on_train_begin(Args, State, None, model=None)
-    assert len(changed) == 1 and torch.equal(changed[0]["w"], mask["w"])
+    assert len(masker.changed) == 1 and torch.equal(masker.changed[0]["w"], mask["w"])
 
 
 def test_controls_wanted_beyond_a_one_round_line_are_skipped(tmp_path, dataset):

@@ -94,7 +94,7 @@ class ExperimentReplay:
                              data_collator=build_data_collator(self.tokenizer, self.pad_to_max_length),
                              compute_metrics=compute_metrics, mask=mask)
         trainer.remove_callback(PrinterCallback)  # the analysis reports its own progress, not Trainer's log dicts
-        trainer._plan = RoundPlan(schedule_offset=offset)  # the schedule of round 0, continued from step `offset`
+        trainer.round.plan = RoundPlan(schedule_offset=offset)  # the schedule of round 0, continued from step `offset`
         trainer.train()
         self.trainer = trainer
         return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -5,7 +5,7 @@ here; `register_method` adds another (see `hf_lth.methods.base.LineMethod`), and
 the experiment identity then know it: none of them switches on a method's name.
 """
 
-from .base import CONTROL_RECORD, METHODS, LineMethod, RoundSetup, get_method, method_setting_names, register_method
+from .base import CONTROL_RECORD, METHODS, LineMethod, get_method, method_setting_names, register_method
 from .imp import IMP  # noqa: I001 (registration order is the order choices are listed in)
 from .one_shot import OneShot
 from .gmp import GMP, GMPSettings
@@ -32,5 +32,5 @@ def settings_classes() -> tuple[type, ...]:
 
 
 __all__ = ["CONTROL_RECORD", "GMP", "IMP", "METHODS", "EarlyBird", "EarlyBirdSettings", "GMPSettings", "LineMethod",
-           "OneShot", "RoundSetup", "get_method", "method_setting_names", "register_method", "resolve_method",
+           "OneShot", "get_method", "method_setting_names", "register_method", "resolve_method",
            "settings_classes"]

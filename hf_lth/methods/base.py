@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import LTHInputError
 
 if TYPE_CHECKING:
     from ..masks import TicketMask
-    from ..rewinding import RoundPlan
+    from ..round_state import RoundState
 
 METHODS: dict[str, type[LineMethod]] = {}
 
 # What a control round records as its method: it trains a fixed mask, as an IMP round does, whatever found the ticket.
 CONTROL_RECORD = {"method": "imp"}
-
-
-@dataclass
-class RoundSetup:
-    """What a method's `next_mask` gives a pruned round besides its mask: Trainer callbacks for the round (e.g.
-    gradual pruning's) and fields for the round's record (its `lth` block)."""
-
-    index: int
-    plan: RoundPlan
-    callbacks: list = field(default_factory=list)
-    record: dict[str, Any] = field(default_factory=dict)
 
 
 class LineMethod:
@@ -43,11 +31,14 @@ class LineMethod:
     - `needs_target_sparsity`: whether it prunes to `--lth_target_sparsity` (refused without one);
     - `record_name`: what the rounds it pruned record as their `method` (its `name` by default);
 
-    and implements `next_mask(engine, setup)`: the mask pruned round `setup.index` trains under, found from the
-    weights the previous round ended with (before the survivors are rewound); it may add Trainer callbacks and
-    record fields to `setup`. `engine` is the `LTHTrainer`: `engine.args`, `engine.mask` (the current mask),
-    `engine.initial_mask`, `engine.prunable_weights()`, `engine.prune_mask(...)` (`lth_strategy` at
-    `lth_granularity`), `engine.round_steps(plan)`, `engine.start_from(...)` and `engine.train_detached(...)`.
+    and implements `next_mask(engine, round)`: the mask that pruned round `round.index` trains under, found from the
+    weights the previous round ended with (before the survivors are rewound). `round` is the round's `RoundState`
+    (`index`, `plan`, `seed`, ...): the method may add Trainer callbacks for the round to `round.callbacks` and
+    fields of its record to `round.record`. `engine` is the `LTHTrainer`, of which a method uses `args`, `mask`
+    (the mask the previous round ended with), `initial_mask`, `pruner` (`lth_strategy` at `lth_granularity`:
+    `pruner(weights, mask, fraction, seed)`), `prunable_weights()`, `granularity`, `rewind`, `folder`, `masker`
+    (the callback that keeps the round's mask; `masker.change_mask(mask, model)` changes it while the round
+    trains), `round_steps(plan)`, `load_weights(state, what)` and `train_detached(round, output_dir)`.
 
     Where the defaults do not fit it overrides `check(args)` (argument checks when it is chosen),
     `check_settings(args)` (checks of its own flags, whatever the method), `num_rounds(args)` (one pruned round by
@@ -106,9 +97,9 @@ class LineMethod:
         """How every round of the line (round 0 and the controls included) records that it prunes."""
         return {"prune_rate": self.args.lth_prune_rate, "prune_schedule": self.args.lth_prune_schedule}
 
-    def round_record(self, setup: RoundSetup) -> dict[str, Any]:
-        """The method fields of pruned round `setup.index`'s record."""
-        return {"method": self.record_name or self.name, **setup.record}
+    def round_record(self, round: RoundState) -> dict[str, Any]:
+        """The method fields of pruned round `round.index`'s record."""
+        return {"method": self.record_name or self.name, **round.record}
 
     @classmethod
     def identity(cls, settings: dict[str, Any]) -> None:
@@ -116,8 +107,8 @@ class LineMethod:
 
     # ------------------------------------------------------------------ rounds
 
-    def next_mask(self, engine: Any, setup: RoundSetup) -> TicketMask:
-        """The mask pruned round `setup.index` trains under (see the class docstring)."""
+    def next_mask(self, engine: Any, round: RoundState) -> TicketMask:
+        """The mask pruned round `round.index` trains under (see the class docstring)."""
         raise NotImplementedError
 
     def resumed_mask(self, checkpoint: str) -> TicketMask | None:

@@ -45,20 +45,20 @@ class EarlyBird(LineMethod):
             raise LTHInputError(f"lth_eb_epsilon must be in (0, 1) and lth_eb_window at least 2, got "
                                 f"{args.lth_eb_epsilon} and {args.lth_eb_window}.")
 
-    def next_mask(self, engine, setup):
+    def next_mask(self, engine, round):
         """Replay round 0's dense training from the line's rewind point (same seed, same schedule) until the mask
         at the target sparsity stops changing; that mask. An interrupted search starts again (it keeps no
         checkpoint)."""
         from ..early_bird import EarlyBirdCallback, describe
+        from ..round_state import RoundState
 
         args, settings = self.args, self.settings
-        engine.start_from(engine.rewind.start_state(engine.folder, 1), engine.initial_mask,
-                          "the start of the early-bird search")
-        watcher = EarlyBirdCallback(engine.prune_mask, args.lth_target_sparsity, settings.lth_eb_interval,
+        engine.load_weights(engine.rewind.start_state(engine.folder, 1), "the start of the early-bird search")
+        watcher = EarlyBirdCallback(engine.pruner, args.lth_target_sparsity, settings.lth_eb_interval,
                                     settings.lth_eb_epsilon, settings.lth_eb_window, engine.initial_mask,
                                     seed=args.seed + 1)
-        # round 0's seed: the search follows round 0's data order
-        steps = engine.train_detached(setup.index, setup.plan, [watcher], seed=args.seed,
-                                      output_dir=engine.folder.base / SEARCH_DIR)
-        setup.record.update(describe(watcher, steps))
+        # round 0's seed and mask: the search follows round 0's data order
+        search = RoundState(round.index, engine.initial_mask, plan=round.plan, seed=args.seed, callbacks=[watcher])
+        steps = engine.train_detached(search, output_dir=engine.folder.base / SEARCH_DIR)
+        round.record.update(describe(watcher, steps))
         return watcher.mask

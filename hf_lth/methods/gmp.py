@@ -47,16 +47,16 @@ class GMP(LineMethod):
             raise LTHInputError(f"lth_gmp_end_step {end} is beyond the round, which takes {max_steps} steps.")
         return start, end
 
-    def next_mask(self, engine, setup):
+    def next_mask(self, engine, round):
         from ..gradual import GradualPruningCallback
 
-        start, end = self.span(engine.round_steps(setup.plan))
-        callback = GradualPruningCallback(engine.prune_mask, self.args.lth_target_sparsity, start, end,
-                                          self.settings.lth_gmp_frequency, self.args.seed + setup.index,
-                                          lambda: engine.mask, engine.change_mask_in_training)
-        setup.callbacks.append(callback)
-        setup.record["gmp_steps"] = callback.steps
-        return engine.mask  # pruned while the round trains
+        start, end = self.span(engine.round_steps(round.plan))
+        callback = GradualPruningCallback(engine.pruner, self.args.lth_target_sparsity, start, end,
+                                          self.settings.lth_gmp_frequency, self.args.seed + round.index,
+                                          engine.masker, initial=round.sparsity)
+        round.callbacks.append(callback)
+        round.record["gmp_steps"] = callback.steps
+        return round.mask  # the mask it starts with: pruned while the round trains
 
     def resumed_mask(self, checkpoint):
         from ..gradual import saved_mask

@@ -31,11 +31,11 @@ class IMP(LineMethod):
         settings.pop("lth_target_sparsity", None)  # it only sets the number of rounds, which may grow
         settings.pop("lth_method", None)  # as before there was a choice: older folders match
 
-    def next_mask(self, engine, setup):
+    def next_mask(self, engine, round):
         args = self.args
-        mask = engine.prune_mask(engine.prunable_weights(), engine.mask, self.prune_fraction(setup.index),
-                                 args.seed + setup.index)
+        mask = engine.pruner(engine.prunable_weights(), engine.mask, self.prune_fraction(round.index),
+                             args.seed + round.index)
         if mask.num_kept() == engine.mask.num_kept():
-            logger.warning("Round %d prunes nothing (lth_granularity %s, already %.1f%% sparse).", setup.index,
+            logger.warning("Round %d prunes nothing (lth_granularity %s, already %.1f%% sparse).", round.index,
                            args.lth_granularity, 100 * engine.mask.sparsity())
         return mask

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -9,7 +10,7 @@ import torch
 
 from ..errors import LTHInputError
 from ..masks import TicketMask
-from ..pruning import PRUNING_STRATEGIES, prune, random_mask_like
+from ..pruning import PRUNING_STRATEGIES, PruningStrategy, prune, random_mask_like
 
 GRANULARITIES: dict[str, type[Granularity]] = {}
 
@@ -79,6 +80,11 @@ class Granularity:
     def random_like(self, mask: TicketMask, seed: int) -> TicketMask:
         """A random mask of `mask`'s structure and counts (the random-pruning control's mask)."""
         raise NotImplementedError
+
+    def pruner(self, strategy: str) -> PruningStrategy:
+        """`prune` by `strategy`, as a function of `(weights, mask, fraction, seed)`: what line methods and their
+        callbacks are handed."""
+        return functools.partial(self.prune, self.check_strategy(strategy))
 
     def describe(self, mask: TicketMask) -> dict[str, Any]:
         """Fields a round's record adds about the structure of its mask ({}: none beyond the per-layer sparsity)."""

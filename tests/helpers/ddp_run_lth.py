@@ -69,18 +69,18 @@ def _weights_digest(model: torch.nn.Module) -> str:
     return sha.hexdigest()
 
 
-_original_train_round = LTHTrainer._train_round
+_original_write_round = LTHTrainer._write_round
 
 
-def _recording_train_round(self, index, plan, control=None, capture=(), **kwargs):
-    _original_train_round(self, index, plan, control, capture, **kwargs)
+def _recording_write_round(self, state, record, predictions):
+    _original_write_round(self, state, record, predictions)
     ROUNDS.append({
-        "round": index,
-        "control": self.lth_control,
-        "mask": self.mask.digest(),
+        "round": state.index,
+        "control": state.control,
+        "mask": state.mask.digest(),
         "applied_mask": self._mask_callback.mask.digest(),
         "weights": _weights_digest(self.accelerator.unwrap_model(self.model)),
-        "sparsity": self.mask.sparsity(),
+        "sparsity": state.mask.sparsity(),
         "world_size": self.args.world_size,
         "process_index": self.args.process_index,
         "parallel_mode": str(self.args.parallel_mode),
@@ -88,7 +88,7 @@ def _recording_train_round(self, index, plan, control=None, capture=(), **kwargs
     })
 
 
-LTHTrainer._train_round = _recording_train_round
+LTHTrainer._write_round = _recording_write_round
 
 
 def main() -> int:
