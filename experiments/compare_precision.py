@@ -13,11 +13,11 @@ seeds the mean difference with its interval over seeds and test examples (`hf_lt
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from hf_lth.report import load_results
 from hf_lth.stats.intervals import seed_interval
 from hf_lth.stats.lookup import round_predictions
 from hf_lth.study import load_study
@@ -40,7 +40,7 @@ def main() -> None:
             for seed in seeds:
                 folder = line_folder(study, seed, line)
                 if folder is not None:
-                    loaded[name, line_name, seed] = (folder, json.loads((folder / "lth_results.json").read_text()))
+                    loaded[name, line_name, seed] = (folder, load_results(folder))
     rows = ["| line | round | sparsity % | seeds | fp32 test acc % (std over seeds) | bf16 − fp32, test [95% CI] | "
             "bf16 − fp32, validation [95% CI] |", "|---|---|---|---|---|---|---|"]
     for line_name in dict.fromkeys(("main", args.line)):

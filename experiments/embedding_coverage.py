@@ -19,6 +19,7 @@ from datasets import Dataset
 from transformers import PreTrainedTokenizerFast
 
 from hf_lth import LTHInputError, load_ticket_mask
+from hf_lth.experiment import ExperimentFolder
 from hf_lth.masks import MASK_FILE
 
 
@@ -50,10 +51,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max_seq_length", type=int, default=128)
     args = parser.parse_args(argv)
 
-    ticket = args.output_dir / f"round_{args.round:02d}"
+    experiment = ExperimentFolder(args.output_dir)
+    ticket = experiment.round_dir(args.round)
     folders = {"IMP ticket": ticket}
-    for control in sorted((args.output_dir / "controls").glob(f"*/round_{args.round:02d}")):
-        folders[control.parent.name.replace("_", " ")] = control
+    for kind in experiment.control_names():
+        if experiment.round_dir(args.round, kind).is_dir():
+            folders[kind.replace("_", " ")] = experiment.round_dir(args.round, kind)
     masks = {label: embedding_mask(folder) for label, folder in folders.items()}
     vocab_size, width = masks["IMP ticket"].shape
     tokenizer = PreTrainedTokenizerFast.from_pretrained(ticket)

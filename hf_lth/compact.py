@@ -32,9 +32,10 @@ from safetensors.torch import save_file
 
 from .errors import LTHInputError
 from .io import atomic_path
+from .paths import COMPACT_WEIGHTS_FILE, DENSE_WEIGHTS_FILE
 
-COMPACT_WEIGHTS_NAME = "model.compact.safetensors"
-DENSE_WEIGHTS_NAME = "model.safetensors"
+COMPACT_WEIGHTS_NAME = COMPACT_WEIGHTS_FILE
+DENSE_WEIGHTS_NAME = DENSE_WEIGHTS_FILE
 FORMAT = "hf_lth.compact"
 FORMAT_VERSION = "1"
 _BITS, _VALUES = "::bits", "::values"

@@ -11,6 +11,9 @@ A round is finished when its folder exists under its final name (it is written e
 run that is started again on the same folder skips finished rounds and continues. What a killed run leaves
 behind (dot-named temporary files and folders, Trainer checkpoints of rounds that finished, a checkpoint
 whose writing was cut short) is removed when the folder is claimed again, before any round runs.
+
+The names of the files and folders are in `hf_lth.paths`; `ExperimentFolder` joins them into paths, and nothing else
+in hf_lth builds a path into an experiment. This module imports neither torch nor transformers.
 """
 
 from __future__ import annotations
@@ -22,28 +25,37 @@ from typing import Any
 
 from .errors import LTHInputError
 from .io import atomic_dir, atomic_path, is_temporary_name, remove_path, write_json_atomic
-from .masks import MASK_FILE
+from .paths import (  # noqa: F401  (the names of an experiment folder, importable from here as before)
+    BRANCH_FILE,
+    BRANCHES_DIR,
+    BRANCHES_PLOT_FILE,
+    CHECKPOINT_PREFIX,
+    CHECKPOINTS_DIR,
+    CONFIG_FILE,
+    CONTROLS_DIR,
+    LOG_HISTORY_FILE,
+    MASK_FILE,
+    PLOT_FILE,
+    PREDICTIONS_FILE,
+    PUBLISHED_PREDICTIONS_DIR,
+    REPORT_FILE,
+    RESULTS_FILE,
+    REWIND_DIR,
+    SEARCH_DIR,
+    SETTINGS_FILE,
+    TRAINER_STATE_FILE,
+    checkpoint_name,
+    plot_name,
+    published_predictions_name,
+    rewind_point_name,
+    round_checkpoints_name,
+    round_name,
+)
 
-SETTINGS_FILE = "lth_experiment.json"
-BRANCH_FILE = "lth_branch.json"
-RESULTS_FILE = "lth_results.json"
-LOG_HISTORY_FILE = "lth_log_history.json"
-PLOT_FILE = "accuracy_vs_sparsity.png"
-REPORT_FILE = "report.md"
-BRANCHES_PLOT_FILE = "branches.png"
-REWIND_DIR = "rewind_points"
-CONTROLS_DIR = "controls"
-CHECKPOINTS_DIR = "checkpoints"
-BRANCHES_DIR = "branches"
-TRAINER_STATE_FILE = "trainer_state.json"  # Trainer writes it last into a checkpoint folder
 _ROUND_DIR = re.compile(r"^round_(\d{2,})$")
-_CHECKPOINT_DIR = re.compile(r"^checkpoint-(\d+)$")
+_CHECKPOINT_DIR = re.compile(rf"^{CHECKPOINT_PREFIX}-(\d+)$")
 _REWIND_FILE = re.compile(r"^step_(\d+)\.safetensors$")
 _BRANCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def round_name(index: int) -> str:
-    return f"round_{index:02d}"
 
 
 class ExperimentFolder:
@@ -74,8 +86,35 @@ class ExperimentFolder:
     def plot_path(self) -> Path:
         return self.base / PLOT_FILE
 
+    def split_plot_path(self, split: str = "test") -> Path:
+        """The accuracy-versus-sparsity plot of `split` (`plot_path` for test)."""
+        return self.base / plot_name(split)
+
+    @property
+    def report_path(self) -> Path:
+        return self.base / REPORT_FILE
+
+    @property
+    def branches_plot_path(self) -> Path:
+        return self.base / BRANCHES_PLOT_FILE
+
+    @property
+    def settings_path(self) -> Path:
+        """The experiment's identity (`hf_lth.identity`): the trunk's settings and the main line's."""
+        return self.root / SETTINGS_FILE
+
+    @property
+    def branch_settings_path(self) -> Path:
+        """A branch's own settings (the main line's are in `settings_path`)."""
+        return self.base / BRANCH_FILE
+
+    @property
+    def search_dir(self) -> Path:
+        """Scratch space of an early-bird search (Trainer's output_dir while it runs; removed after)."""
+        return self.base / SEARCH_DIR
+
     def rewind_path(self, step: int) -> Path:
-        return self.root / REWIND_DIR / f"step_{step:06d}.safetensors"
+        return self.root / REWIND_DIR / rewind_point_name(step)
 
     def round_dir(self, index: int, control: str | None = None) -> Path:
         if control is None:
@@ -83,8 +122,36 @@ class ExperimentFolder:
         return self.base / CONTROLS_DIR / control / round_name(index)
 
     def checkpoint_dir(self, index: int, control: str | None = None) -> Path:
-        tag = round_name(index) if control is None else f"{control}_{round_name(index)}"
+        tag = round_checkpoints_name(index, control)
         return (self.root if index == 0 and control is None else self.base) / CHECKPOINTS_DIR / tag
+
+    def trainer_checkpoint(self, index: int, step: int, control: str | None = None) -> Path:
+        """Trainer's checkpoint of round `index` (or of its `control`) at optimizer step `step`."""
+        return self.checkpoint_dir(index, control) / checkpoint_name(step)
+
+    def mask_path(self, index: int, control: str | None = None) -> Path:
+        return self.round_dir(index, control) / MASK_FILE
+
+    def predictions_path(self, index: int, control: str | None = None) -> Path:
+        return self.round_dir(index, control) / PREDICTIONS_FILE
+
+    def published_predictions_path(self, index: int, control: str | None = None) -> Path:
+        """Where a published line (`hf_lth.study.publish`) keeps the predictions of round `index` (or its control):
+        round 0 under the main line."""
+        base = self.root if index == 0 and control is None else self.base
+        return base / PUBLISHED_PREDICTIONS_DIR / published_predictions_name(index, control)
+
+    @property
+    def branches_dir(self) -> Path:
+        return self.root / BRANCHES_DIR
+
+    def branch_folders(self) -> dict[str, ExperimentFolder]:
+        """Every folder under `branches/` named as a branch may be, finished or not, with or without its settings
+        file (a published copy keeps none): name -> its `ExperimentFolder`."""
+        if not self.branches_dir.is_dir():
+            return {}
+        return {p.name: ExperimentFolder(self.root, p.name) for p in sorted(self.branches_dir.iterdir())
+                if p.is_dir() and _BRANCH_NAME.match(p.name)}
 
     def branch_names(self) -> list[str]:
         folder = self.root / BRANCHES_DIR
@@ -102,7 +169,7 @@ class ExperimentFolder:
 
     def record(self, index: int, control: str | None = None) -> dict[str, Any]:
         """The `lth` block of a finished round's config.json."""
-        with open(self.round_dir(index, control) / "config.json", encoding="utf-8") as handle:
+        with open(self.round_dir(index, control) / CONFIG_FILE, encoding="utf-8") as handle:
             return json.load(handle)["lth"]
 
     def read_weights(self, index: int):
@@ -180,11 +247,11 @@ class ExperimentFolder:
         """
         if self.root.exists() and not self.root.is_dir():
             raise LTHInputError(f"output_dir {self.root} is a file, not a folder.")
-        stored = _read_settings(self.root / SETTINGS_FILE, overwrite)
+        stored = _read_settings(self.settings_path, overwrite)
         if stored is not None and "trunk" not in stored:
             stored = {"trunk": {"written by": "an older hf_lth"}, "main": None}
         trunk_changes = _changes(stored["trunk"], trunk) if stored else {}
-        line_before = (stored or {}).get("main") if self.branch is None else _read_settings(self.base / BRANCH_FILE, overwrite)
+        line_before = (stored or {}).get("main") if self.branch is None else _read_settings(self.branch_settings_path, overwrite)
         line_changes = _changes(line_before, line) if line_before is not None else {}
         whole = ExperimentFolder(self.root)
         if trunk_changes or (self.branch is None and (line_changes or overwrite)):
@@ -198,9 +265,9 @@ class ExperimentFolder:
             self.clear()
         self.remove_leftovers()
         main = line if self.branch is None else (stored or {}).get("main")
-        write_json_atomic(self.root / SETTINGS_FILE, {"trunk": trunk, "main": main})
+        write_json_atomic(self.settings_path, {"trunk": trunk, "main": main})
         if self.branch is not None:
-            write_json_atomic(self.base / BRANCH_FILE, line)
+            write_json_atomic(self.branch_settings_path, line)
 
     def _refuse_unless(self, overwrite: bool, holds: bool, changes: dict[str, tuple[Any, Any]]) -> None:
         if overwrite or not holds:
@@ -219,7 +286,7 @@ class ExperimentFolder:
         lines = [self] + ([ExperimentFolder(self.root, b) for b in self.branch_names()] if everything else [])
         for line in lines:
             own = [i for i in line.finished_rounds() if i > 0 or everything]
-            if own or any(line.finished_rounds(kind) for kind in line._control_names()):
+            if own or any(line.finished_rounds(kind) for kind in line.control_names()):
                 return True
             checkpoints = line.base / CHECKPOINTS_DIR
             if checkpoints.is_dir() and any(
@@ -265,7 +332,7 @@ class ExperimentFolder:
             if not checkpoints.is_dir():
                 continue
             finished = {self.checkpoint_dir(i).name for i in self.finished_rounds()}
-            for kind in self._control_names():
+            for kind in self.control_names():
                 finished |= {self.checkpoint_dir(i, kind).name for i in self.finished_rounds(kind)}
             for round_dir in checkpoints.iterdir():
                 if is_temporary_name(round_dir.name) or round_dir.name in finished:
@@ -284,7 +351,8 @@ class ExperimentFolder:
             return []
         return sorted(p for p in root.iterdir() if p.is_dir() and not is_temporary_name(p.name))
 
-    def _control_names(self) -> list[str]:
+    def control_names(self) -> list[str]:
+        """The controls this line holds rounds of (their folders under `controls/`)."""
         return [p.name for p in self._control_roots()]
 
     # ------------------------------------------------------------------ results
@@ -292,9 +360,9 @@ class ExperimentFolder:
     def collect_results(self, selection_metric: str = "accuracy") -> dict[str, Any]:
         """Rebuild this line's `lth_results.json` from its finished round folders (the single source of truth)."""
         rounds = [self.record(i) for i in self.finished_rounds()]
-        controls = {kind: [self.record(i, kind) for i in self.finished_rounds(kind)] for kind in self._control_names()}
-        stored = json.loads((self.root / SETTINGS_FILE).read_text()) if (self.root / SETTINGS_FILE).is_file() else {}
-        line = stored.get("main") if self.branch is None else json.loads((self.base / BRANCH_FILE).read_text())
+        controls = {kind: [self.record(i, kind) for i in self.finished_rounds(kind)] for kind in self.control_names()}
+        stored = json.loads(self.settings_path.read_text()) if self.settings_path.is_file() else {}
+        line = stored.get("main") if self.branch is None else json.loads(self.branch_settings_path.read_text())
         best = select_best_round(rounds, f"eval_{selection_metric}")
         results = {
             "experiment": {**stored.get("trunk", {}), **(line or {})},
@@ -327,7 +395,7 @@ def _finished_in(base: Path) -> list[int]:
     found = []
     for child in base.iterdir():
         match = _ROUND_DIR.match(child.name)
-        if match and (child / "config.json").is_file() and (child / MASK_FILE).is_file():
+        if match and (child / CONFIG_FILE).is_file() and (child / MASK_FILE).is_file():
             found.append(int(match.group(1)))
     return sorted(found)
 

@@ -15,9 +15,9 @@ import os
 from typing import TYPE_CHECKING
 
 from transformers import TrainerCallback
-from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .masks import MASK_FILE, TicketMask
+from .paths import checkpoint_name
 from .pruning import PruningStrategy
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class GradualPruningCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.global_step:  # resumed: the mask the round had reached is in the checkpoint
-            saved = saved_mask(os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}"))
+            saved = saved_mask(os.path.join(args.output_dir, checkpoint_name(state.global_step)))
             if saved is not None:
                 self.masker.change_mask(saved, model)
 
@@ -75,6 +75,6 @@ class GradualPruningCallback(TrainerCallback):
 
     def on_save(self, args, state, control, **kwargs):
         if args.should_save:
-            folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+            folder = os.path.join(args.output_dir, checkpoint_name(state.global_step))
             if os.path.isdir(folder):
                 self.masker.mask.save(os.path.join(folder, MASK_FILE))

@@ -19,9 +19,9 @@ from .experiment import ExperimentFolder
 from .io import atomic_dir
 from .masks import MASK_FILE, TicketMask
 from .predictions import PREDICTIONS_FILE
+from .paths import CONFIG_FILE, PLOT_FILE
 from .report import plot_accuracy_vs_sparsity
 
-PLOT_FILE = "accuracy_vs_sparsity.png"
 SPEED_BATCH, SPEED_TOKENS = 64, 128  # the batch a shrunk ticket's speed is measured on
 
 
@@ -76,7 +76,7 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
         plot_accuracy_vs_sparsity(results, tmp / PLOT_FILE)
         shrunk = _shrink_staged(tmp) if shrink else None
         where = repo_id or str(Path(staging_dir).resolve())
-        remote_code = "auto_map" in json.loads((tmp / "config.json").read_text(encoding="utf-8"))
+        remote_code = "auto_map" in json.loads((tmp / CONFIG_FILE).read_text(encoding="utf-8"))
         ticket_card(record, results, where, command=command, plot_file=PLOT_FILE,
                     remote_code=remote_code, shrunk=shrunk).save(tmp / "README.md")
     return Path(staging_dir)

@@ -17,8 +17,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .errors import LTHInputError
-
-PREDICTIONS_FILE = "lth_predictions.safetensors"
+from .paths import PREDICTIONS_FILE  # noqa: F401  (its name in a round folder)
 
 
 @dataclass

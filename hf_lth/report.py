@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .experiment import ExperimentFolder
+from .paths import PLOT_FILE
+
 CONTROL_LABELS = {"random_pruning": "random pruning", "random_reinit": "random re-init"}
 
 
@@ -478,15 +481,12 @@ def describe_seeds_headline(summary: dict[str, tuple[float, float, int]]) -> lis
 
 def load_branches(folder: str | Path) -> dict[str, dict[str, Any]]:
     """The results of each branch of the experiment in `folder` (name -> results)."""
-    root = Path(folder) / "branches"
-    if not root.is_dir():
-        return {}
-    return {p.name: json.loads((p / "lth_results.json").read_text(encoding="utf-8"))
-            for p in sorted(root.iterdir()) if (p / "lth_results.json").is_file()}
+    return {name: json.loads(line.results_path.read_text(encoding="utf-8"))
+            for name, line in ExperimentFolder(folder).branch_folders().items() if line.results_path.is_file()}
 
 
 def load_results(folder: str | Path) -> dict[str, Any]:
-    path = Path(folder) / "lth_results.json"
+    path = ExperimentFolder(folder).results_path
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: is {folder} the output_dir of a finished experiment?")
     return json.loads(path.read_text(encoding="utf-8"))
@@ -508,8 +508,7 @@ def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
     Raises:
         FileNotFoundError: `folder` holds no `lth_results.json`.
     """
-    from .experiment import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE
-
+    experiment = ExperimentFolder(folder)
     folder = Path(folder)
     results = load_results(folder)
     parts = [_title(results), round_table(results, folder),
@@ -518,12 +517,12 @@ def write_report(folder: str | Path, split: str = "test") -> tuple[str, Path]:
     if branches:
         lines = {"main": results, **branches}
         parts.append("Branches of this experiment (same round 0):\n\n" + comparison_table(lines, split))
-        plot_comparison(lines, folder / BRANCHES_PLOT_FILE, split)
+        plot_comparison(lines, experiment.branches_plot_path, split)
     parts.append(f"![{results.get('selection_metric', 'eval_accuracy').removeprefix('eval_')} against sparsity]"
                  f"({PLOT_FILE})")
     text = "\n\n".join(parts) + "\n"
-    (folder / REPORT_FILE).write_text(text, encoding="utf-8")
-    return text, plot_accuracy_vs_sparsity(results, folder / PLOT_FILE, split)
+    experiment.report_path.write_text(text, encoding="utf-8")
+    return text, plot_accuracy_vs_sparsity(results, experiment.plot_path, split)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -554,10 +553,11 @@ def main(argv: list[str] | None = None) -> int:
         if branches:
             lines = {"main": results, **branches}
             print("\nBranches of this experiment (same round 0):\n\n" + comparison_table(lines, args.split))
-            print(f"\nbranch plot written to {plot_comparison(lines, Path(folder) / 'branches.png', args.split)}")
+            branches_plot = ExperimentFolder(folder).branches_plot_path
+            print(f"\nbranch plot written to {plot_comparison(lines, branches_plot, args.split)}")
         # the test-split plot is the one an experiment publishes: another split's plot gets a name of its own
-        default = "accuracy_vs_sparsity.png" if args.split == "test" else f"accuracy_vs_sparsity_{args.split}.png"
-        plot = plot_accuracy_vs_sparsity(results, args.plot or Path(folder) / default, args.split)
+        plot = plot_accuracy_vs_sparsity(results, args.plot or ExperimentFolder(folder).split_plot_path(args.split),
+                                         args.split)
     else:
         if not args.plot:
             print("error: with several folders, give --plot PATH for the figure.", file=sys.stderr)

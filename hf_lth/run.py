@@ -117,7 +117,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, lth_args: LTHArgum
         report, plot = write_report(trainer.folder.base)
         print(report)
         logger.info("Results in %s, report in %s, plot in %s", trainer.folder.results_path,
-                    trainer.folder.base / "report.md", plot)
+                    trainer.folder.report_path, plot)
         if trainer.push_ticket_to_hub:
             push_ticket(trainer.folder.base, lth_args.hub_model_id or trainer.folder.base.resolve().name,
                         round_index=lth_args.lth_push_round, private=lth_args.hub_private_repo,

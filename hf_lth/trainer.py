@@ -25,7 +25,7 @@ from .errors import LTHInputError
 from .experiment import TRAINER_STATE_FILE, ExperimentFolder
 from .identity import identity_settings, split_settings
 from .io import remove_path
-from .masks import MASK_FILE, TicketMask
+from .masks import TicketMask
 from .methods import CONTROL_RECORD
 from .predictions import SplitPredictions
 from .pretrained import is_pretrained
@@ -185,7 +185,7 @@ class LTHTrainer(Trainer):
         """
         state = self._round_state(index, control)
         if control is not None:
-            ticket_mask = TicketMask.load(self.folder.round_dir(index) / MASK_FILE)
+            ticket_mask = TicketMask.load(self.folder.mask_path(index))
             ticket_mask.check_fits(self.model, f"the mask of {self.folder.round_dir(index)}")
             state.set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, state.seed,
                                          granularity=self.granularity))  # its mask and its start
@@ -410,7 +410,7 @@ class LTHTrainer(Trainer):
         last = finished[-1]
         mask = self.initial_mask
         if last > 0:  # round 0 is the trunk's, shared by lines that may prune other tensors
-            mask = TicketMask.load(self.folder.round_dir(last) / MASK_FILE)
+            mask = TicketMask.load(self.folder.mask_path(last))
             mask.check_fits(self.model, f"the mask of {self.folder.round_dir(last)}")
         load_state_in_place(self.model, self.folder.read_weights(last), self.folder.round_dir(last))
         self._enter(RoundState(last, mask))

@@ -34,7 +34,7 @@ from .vocabulary import embedding_row_survival
 def analyze_masks(folders: list[Path], index: int, lines: list[str | None], out: Path) -> dict:
     """Run the mask analyses of round `index` and write `out/masks.json` and its figures; return the JSON."""
     for folder in folders:
-        if not (folder / "lth_results.json").is_file():
+        if not ExperimentFolder(folder).results_path.is_file():
             raise LTHInputError(f"{folder} holds no lth_results.json: is it the output_dir of a finished experiment?")
         missing = [line for line in lines if index not in ExperimentFolder(folder, line).finished_rounds()]
         if missing:

@@ -52,7 +52,7 @@ class ExperimentReplay:
         from ..models import TextCNNConfig  # noqa: F401  (registers the custom classes with the Auto classes)
 
         self.folder = ExperimentFolder(folder)
-        settings = json.loads((self.folder.root / "lth_experiment.json").read_text(encoding="utf-8"))["trunk"]
+        settings = json.loads(self.folder.settings_path.read_text(encoding="utf-8"))["trunk"]
         self.settings = settings
         self.round0 = self.folder.record(0)
         data_args = DataArguments(**{k.removeprefix("data."): v for k, v in settings.items() if k.startswith("data.")})

@@ -9,9 +9,6 @@ from dataclasses import dataclass, field
 from ..errors import LTHInputError
 from .base import LineMethod, register_method
 
-SEARCH_DIR = "early_bird_search"
-
-
 @dataclass
 class EarlyBirdSettings:
     """The flags of the early-bird search."""
@@ -59,6 +56,6 @@ class EarlyBird(LineMethod):
                                     seed=args.seed + 1)
         # round 0's seed and mask: the search follows round 0's data order
         search = RoundState(round.index, engine.initial_mask, plan=round.plan, seed=args.seed, callbacks=[watcher])
-        steps = engine.train_detached(search, output_dir=engine.folder.base / SEARCH_DIR)
+        steps = engine.train_detached(search, output_dir=engine.folder.search_dir)
         round.record.update(describe(watcher, steps))
         return watcher.mask

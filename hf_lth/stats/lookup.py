@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..experiment import BRANCHES_DIR, ExperimentFolder, round_name
-from ..predictions import PREDICTIONS_FILE, SplitPredictions, load_predictions
+from ..experiment import BRANCHES_DIR, ExperimentFolder
+from ..predictions import SplitPredictions, load_predictions
 
 
 def line_root(folder: str | Path, branch: str | None) -> Path:
@@ -27,10 +27,8 @@ def predictions_path(folder: str | Path, branch: str | None, index: int, control
     folder = Path(folder)
     root = line_root(folder, branch)
     experiment = ExperimentFolder(root, branch)
-    base = root if index == 0 and control is None else folder
-    name = round_name(index) if control is None else f"{control}_{round_name(index)}"
-    published = base / "predictions" / f"{name}.safetensors"
-    for candidate in (experiment.round_dir(index, control) / PREDICTIONS_FILE, published):
+    published = experiment.published_predictions_path(index, control)
+    for candidate in (experiment.predictions_path(index, control), published):
         if candidate.is_file():
             return candidate
     return None

@@ -13,11 +13,11 @@ import filecmp
 import shutil
 from pathlib import Path
 
-from ..experiment import BRANCHES_DIR, CONTROLS_DIR, RESULTS_FILE, SETTINGS_FILE, ExperimentFolder, round_name
-from ..predictions import PREDICTIONS_FILE
+from ..experiment import ExperimentFolder
+from ..paths import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE, RESULTS_FILE
 from .spec import Study
 
-_LINE_FILES = (RESULTS_FILE, "report.md", "accuracy_vs_sparsity.png", "branches.png")
+_LINE_FILES = (RESULTS_FILE, REPORT_FILE, PLOT_FILE, BRANCHES_PLOT_FILE)
 
 
 def publish_study(study: Study, seeds: list[int] | None = None) -> list[Path]:
@@ -39,23 +39,19 @@ def publish_study(study: Study, seeds: list[int] | None = None) -> list[Path]:
         source, target = study.output_dir(seed), study.results_dir(seed)
         if not source.is_dir():
             continue
-        written += _copy(source / SETTINGS_FILE, target / SETTINGS_FILE)
+        written += _copy(ExperimentFolder(source).settings_path, ExperimentFolder(target).settings_path)
         branches = [None] + ExperimentFolder(source).branch_names()
         for branch in branches:
-            folder = ExperimentFolder(source, branch)
-            out = target if branch is None else target / BRANCHES_DIR / branch
+            folder, out = ExperimentFolder(source, branch), ExperimentFolder(target, branch)
             for name in _LINE_FILES:
-                written += _copy(folder.base / name, out / name)
+                written += _copy(folder.base / name, out.base / name)
             for index in folder.finished_rounds():
                 if index == 0 and branch is not None:
                     continue  # the trunk's, published with the main line
-                written += _copy(folder.round_dir(index) / PREDICTIONS_FILE,
-                                 out / "predictions" / f"{round_name(index)}.safetensors")
-            controls = folder.base / CONTROLS_DIR
-            for kind in sorted(p.name for p in controls.iterdir()) if controls.is_dir() else []:
+                written += _copy(folder.predictions_path(index), out.published_predictions_path(index))
+            for kind in folder.control_names():
                 for index in folder.finished_rounds(kind):
-                    written += _copy(folder.round_dir(index, kind) / PREDICTIONS_FILE,
-                                     out / "predictions" / f"{kind}_{round_name(index)}.safetensors")
+                    written += _copy(folder.predictions_path(index, kind), out.published_predictions_path(index, kind))
     return written
 
 
