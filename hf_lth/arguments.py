@@ -190,7 +190,8 @@ class LTHArguments(*reversed(settings_classes()), TrainingArguments):
             raise LTHInputError(f"lth_push_shrunk needs a channel ticket (lth_granularity channel), not "
                                 f"{self.lth_granularity}: only whole units can be removed.")
         target = self.lth_target_sparsity
-        if get_method(self.lth_method).needs_target_sparsity and target is not None and target > granularity.max_sparsity:
+        reaches = granularity.max_sparsity
+        if get_method(self.lth_method).needs_target_sparsity and target is not None and target > reaches:
             raise LTHInputError(f"lth_target_sparsity {target} is beyond what lth_granularity {granularity} reaches "
                                 f"({granularity.max_sparsity:g}).")
         parse_rewind(self.lth_rewind)

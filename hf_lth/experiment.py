@@ -251,7 +251,8 @@ class ExperimentFolder:
         if stored is not None and "trunk" not in stored:
             stored = {"trunk": {"written by": "an older hf_lth"}, "main": None}
         trunk_changes = _changes(stored["trunk"], trunk) if stored else {}
-        line_before = (stored or {}).get("main") if self.branch is None else _read_settings(self.branch_settings_path, overwrite)
+        line_before = ((stored or {}).get("main") if self.branch is None
+                       else _read_settings(self.branch_settings_path, overwrite))
         line_changes = _changes(line_before, line) if line_before is not None else {}
         whole = ExperimentFolder(self.root)
         if trunk_changes or (self.branch is None and (line_changes or overwrite)):

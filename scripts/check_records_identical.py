@@ -16,8 +16,8 @@ finished but whose ticket was not written), then writes a digest of every record
     python scripts/check_records_identical.py run --out /tmp/after.json       # on the new code
     python scripts/check_records_identical.py compare /tmp/before.json /tmp/after.json
 
-`run` uses the hf_lth of this checkout (PYTHONPATH is set to it, or to `--repo`), whatever is installed. A resume is simulated
-by interrupting a child process at a set moment (KeyboardInterrupt raised from a patched hook) and running the same
+`run` uses the hf_lth of this checkout (PYTHONPATH is set to it, or to `--repo`), whatever is installed. A resume is
+simulated by interrupting a child process at a set moment (KeyboardInterrupt raised from a patched hook) and running the same
 command again, so that it is deterministic.
 """
 

@@ -140,7 +140,8 @@ def register_method(cls: type[LineMethod]) -> type[LineMethod]:
     for other in METHODS.values():
         shared = set(cls.setting_names()) & set(other.setting_names())
         if shared:
-            raise ValueError(f"lth_method {name!r}: settings {sorted(shared)} are already those of lth_method {other.name!r}.")
+            raise ValueError(f"lth_method {name!r}: settings {sorted(shared)} are already those of lth_method "
+                             f"{other.name!r}.")
     METHODS[name] = cls
     return cls
 

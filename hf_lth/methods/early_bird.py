@@ -22,7 +22,8 @@ class EarlyBirdSettings:
                           "less than this fraction of the prunable weights (You et al.: 0.1)."},
     )
     lth_eb_window: int = field(
-        default=5, metadata={"help": "With early_bird: how many recent masks must agree (You et al.: 5; 2: consecutive)."}
+        default=5,
+        metadata={"help": "With early_bird: how many recent masks must agree (You et al.: 5; 2: consecutive)."},
     )
 
 

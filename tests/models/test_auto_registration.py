@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from hf_lth.models import TextCNNConfig, TextCNNForSequenceClassification, TextRNNConfig, TextRNNForSequenceClassification
+from hf_lth.models import (
+    TextCNNConfig,
+    TextCNNForSequenceClassification,
+    TextRNNConfig,
+    TextRNNForSequenceClassification,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"vocab_size": 60, "embedding_dim": 8, "pad_token_id": 0}
@@ -24,7 +29,8 @@ def _python(code: str) -> subprocess.CompletedProcess:
 def round_folders(tmp_path_factory):
     """A TextCNN and a TextRNN saved as a round is (code files and `auto_map` beside the weights)."""
     root = tmp_path_factory.mktemp("tickets")
-    TextCNNForSequenceClassification(TextCNNConfig(**TINY, num_filters=4, filter_sizes=[2])).save_pretrained(root / "cnn")
+    cnn = TextCNNForSequenceClassification(TextCNNConfig(**TINY, num_filters=4, filter_sizes=[2]))
+    cnn.save_pretrained(root / "cnn")
     TextRNNForSequenceClassification(TextRNNConfig(**TINY, hidden_size=4, cell="lstm")).save_pretrained(root / "rnn")
     return root
 
