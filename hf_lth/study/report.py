@@ -210,13 +210,10 @@ def study_table(study: Study) -> str:
 
 def plot_study(study: Study, path: str | Path) -> Path:
     """Test score against sparsity per line (mean over seeds with its 95% band), controls as points with bars."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report import _new_figure, _save_figure
 
     cells, metric, _ = study_cells(study)
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    fig, ax = _new_figure()
     for line in dict.fromkeys(cell.line for cell in cells):
         mine = [c for c in cells if c.line == line and c.test is not None]
         if line != "main":
@@ -232,14 +229,4 @@ def plot_study(study: Study, path: str | Path) -> Path:
                 ax.errorbar(100 * c.sparsity, 100 * value, yerr=100 * (entry["test"].high - entry["test"].estimate),
                             fmt=marker, color="grey", capsize=3,
                             label=f"{CONTROL_LABELS[kind]} ({line})" if c is points[0][0] else None)
-    ax.set_xlabel("sparsity of all prunable weights (%)")
-    ax.set_ylabel(f"test {'macro-F1' if metric == 'f1' else 'accuracy'} (%)")
-    ax.set_title(f"{study.name}: mean over seeds, 95% interval")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save_figure(fig, ax, "test", f"{study.name}: mean over seeds, 95% interval", path, metric)
