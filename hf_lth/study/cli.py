@@ -72,17 +72,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _report(study, out: Path) -> int:
-    from .report import plot_study, study_table
+    from .report import write_report
 
     try:
-        text = study_table(study)
+        md, png, text = write_report(study, out)
     except FileNotFoundError as err:
         raise LTHInputError(str(err)) from err
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{study.name}.md").write_text(text + f"\n![{study.name}]({study.name}.png)\n", encoding="utf-8")
-    plot = plot_study(study, out / f"{study.name}.png")
     print(text)
-    print(f"report written to {out / f'{study.name}.md'}, plot to {plot}")
+    print(f"report written to {md}, plot to {png}")
     return 0
 
 

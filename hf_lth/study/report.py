@@ -7,23 +7,25 @@ seeds' spread and the test examples' sampling error (`hf_lth.stats.intervals.com
 controls the paired difference ticket − control on test with its interval, its Holm-adjusted p over every
 comparison in the table, and whether the ticket beats the control on validation. Degenerate runs are left out
 of every mean and counted in the table. Records are read from the seeds' experiment folders, or from their
-published copies where the folders are gone.
+published copies where the folders are gone; records without per-example predictions (before issue 21) get
+intervals over seeds alone. The study file's `report:` block may ask for several metrics (one table each) and for
+paired comparisons between lines at the same round (`compare: {channel: main}`); its other kinds are
+`time_to_ticket` (`hf_lth.study.time_to_ticket`) and `instability` (`hf_lth.study.instability`).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from ..stats.intervals import Interval, holm
+from ..stats.verdicts import matches_dense
+from .records import (LineRecords, Run, format_interval, has_interval, line_folder, load_lines,
+                      over_seeds, paired, score_and_se, selection_metric)
+from .spec import Study
 
-from ..experiment import BRANCHES_DIR, RESULTS_FILE
-from ..stats.intervals import Interval, combine_seeds, example_interval, holm, paired_difference
-from ..stats.lookup import round_predictions
-from ..stats.verdicts import is_degenerate, matches_dense
-from .spec import Line, Study
+__all__ = ["Cell", "line_folder", "plot_study", "study_cells", "study_table", "write_report"]
 
 CONTROL_LABELS = {"random_pruning": "random pruning", "random_reinit": "random re-init"}
 
@@ -42,136 +44,159 @@ class Cell:
     test: Interval | None = None
     matching: dict[str, Any] | None = None
     controls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    compared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    units_kept: str = ""
+    predictions: bool = True
 
 
-def line_folder(study: Study, seed: int, line: Line) -> Path | None:
-    """The folder of a line of a seed: the experiment folder, else its published copy; None if neither exists."""
-    for root in (study.output_dir(seed), study.results_dir(seed)):
-        if root is None:
+def _runs(by_seed: dict[int, LineRecords], index: int, control: str | None = None) -> tuple[list[Run], list[int]]:
+    """The non-degenerate runs of round `index` (or its control) over the seeds, and the degenerate seeds."""
+    runs, degenerate = [], []
+    for seed, line in sorted(by_seed.items()):
+        run = line.run(index, control)
+        if run is None:
             continue
-        folder = root if line.is_main else root / BRANCHES_DIR / line.name
-        if (folder / RESULTS_FILE).is_file():
-            return folder
-    return None
+        (degenerate.append(seed) if run.degenerate else runs.append(run))
+    return runs, degenerate
 
 
-def _score(preds, metric: str) -> tuple[float, float]:
-    """A run's score on a split and its standard error over the split's examples."""
-    if metric == "accuracy":
-        correct = (preds.predicted == preds.labels).astype(float)
-        return float(correct.mean()), float(correct.std(ddof=1) / np.sqrt(correct.size))
-    interval = example_interval(preds.predicted, preds.labels, metric)
-    return interval.estimate, (interval.high - interval.low) / (2 * 1.959964)
+def _pair_entry(mine: list[Run], others: list[Run], flagged: list[int], metric: str) -> dict[str, Any]:
+    """ticket − other paired by seed, on validation and test, with the seeds counted."""
+    by_seed = {r.seed: r for r in others}
+    pairs = [(r, by_seed[r.seed]) for r in mine if r.seed in by_seed]
+    entry: dict[str, Any] = {"seeds": len(pairs), "degenerate": flagged}
+    if pairs:
+        entry["validation"] = paired(pairs, "eval", metric)
+        if all(r.has_score("test", metric) for pair in pairs for r in pair):
+            entry["test"] = paired(pairs, "test", metric)
+    return entry
 
 
-def _over_seeds(runs: list[dict], split: str, metric: str) -> Interval | None:
-    if not runs:
+def _matching(runs: list[Run], dense: list[Run], metric: str) -> dict[str, Any] | None:
+    dense_by_seed = {r.seed: r for r in dense}
+    paired_seeds = [r for r in runs if r.seed in dense_by_seed]
+    if not paired_seeds:
         return None
-    if metric == "accuracy":
-        matrix = np.stack([(r[split].predicted == r[split].labels).astype(float) for r in runs])
-        n = matrix.shape[1]
-        return combine_seeds(matrix.mean(1), float(matrix.mean(0).std(ddof=1) / np.sqrt(n)), n)[0]
-    scores = [_score(r[split], metric) for r in runs]
-    return combine_seeds([s for s, _ in scores], float(np.mean([se for _, se in scores])), runs[0][split].labels.size)[0]
+    dense_runs = [dense_by_seed[r.seed] for r in paired_seeds]
+    example_se = None
+    if len(paired_seeds) == 1:
+        if not dense_runs[0].has("eval"):
+            return None  # one seed without predictions: no standard deviation to judge by
+        example_se = score_and_se(dense_runs[0].predictions["eval"], metric)[1]
+    return matches_dense([r.score("eval", metric) for r in paired_seeds],
+                         [r.score("eval", metric) for r in dense_runs], dense_example_se=example_se)
 
 
-def _difference(pairs: list[tuple[dict, dict]], split: str, metric: str) -> Interval:
-    if metric == "accuracy":
-        matrix = np.stack([(a[split].predicted == a[split].labels).astype(float)
-                           - (b[split].predicted == b[split].labels).astype(float) for a, b in pairs])
-        n = matrix.shape[1]
-        return combine_seeds(matrix.mean(1), float(matrix.mean(0).std(ddof=1) / np.sqrt(n)), n)[0]
-    diffs = [paired_difference(a[split].predicted, b[split].predicted, a[split].labels, metric) for a, b in pairs]
-    ses = [(d.high - d.low) / (2 * 1.959964) for d in diffs]
-    return combine_seeds([d.estimate for d in diffs], float(np.mean(ses)), pairs[0][0][split].labels.size)[0]
+def study_cells(study: Study, metric: str | None = None,
+                loaded: dict[str, dict[int, LineRecords]] | None = None) -> tuple[list[Cell], str, dict[str, int]]:
+    """Every line's rounds over the seeds (see the module docstring); the metric; finished seeds per line.
 
-
-def study_cells(study: Study) -> tuple[list[Cell], str, dict[str, int]]:
-    """Every line's rounds over the seeds (see the module docstring); the metric; finished seeds per line."""
-    loaded: dict[str, dict[int, tuple[Path, dict]]] = {}
-    for line in study.lines:
-        for seed in study.seeds:
-            folder = line_folder(study, seed, line)
-            if folder is not None:
-                loaded.setdefault(line.name, {})[seed] = (folder, json.loads((folder / RESULTS_FILE).read_text()))
-    if not loaded:
-        raise FileNotFoundError(f"no seed of study {study.name} has results yet (looked in {study.output} and "
-                                f"{study.results}).")
-    first = next(iter(next(iter(loaded.values())).values()))[1]
-    metric = first.get("selection_metric", "eval_accuracy").removeprefix("eval_")
-    dense_runs, dense_vals = {}, {}
+    Args:
+        study: the study.
+        metric: `accuracy` or `f1` (None: the one the records select on).
+        loaded: the records (`load_lines(study)`; read here when None).
+    """
+    loaded = loaded if loaded is not None else load_lines(study)
+    metric = metric or selection_metric(loaded)
+    dense: list[Run] = []
     cells = []
     for line in study.lines:
         by_seed = loaded.get(line.name, {})
-        indices = sorted({r["round"] for _, results in by_seed.values() for r in results["rounds"]
-                          if r["round"] > 0 or line.is_main})  # a branch's round 0 is the main line's
+        indices = sorted({i for records in by_seed.values() for i in records.rounds() if i > 0 or line.is_main})
+        kinds = sorted({k for records in by_seed.values() for k in records.results.get("controls", {})})
         for index in indices:
-            runs, seeds, degenerate, sparsity = [], [], [], {}
-            for seed, (folder, results) in sorted(by_seed.items()):
-                record = next((r for r in results["rounds"] if r["round"] == index), None)
-                preds = round_predictions(folder, results.get("branch"), index) if record else None
-                if record is None or preds is None or "eval" not in preds:
-                    continue
-                sparsity = record
-                if is_degenerate(record, preds["eval"].logits.shape[1]):
-                    degenerate.append(seed)
-                    continue
-                runs.append(preds)
-                seeds.append(seed)
-            if not sparsity:
+            runs, degenerate = _runs(by_seed, index)
+            record = next((r.record(index) for r in by_seed.values() if r.record(index) is not None), None)
+            if record is None:
                 continue
-            cell = Cell(line.name, index, sparsity["sparsity"], sparsity.get("sparsity_without_embedding"), seeds,
-                        degenerate, _over_seeds(runs, "eval", metric),
-                        _over_seeds(runs, "test", metric) if runs and all("test" in r for r in runs) else None)
-            if index == 0:
-                dense_runs = dict(zip(seeds, runs))
-                dense_vals = {s: _score(r["eval"], metric) for s, r in dense_runs.items()}
-            elif dense_vals and seeds:
-                paired = [s for s in seeds if s in dense_vals]
-                ticket_vals = [_score(runs[seeds.index(s)]["eval"], metric)[0] for s in paired]
-                if paired:
-                    cell.matching = matches_dense(ticket_vals, [dense_vals[s][0] for s in paired],
-                                                  dense_example_se=dense_vals[paired[0]][1])
-            for kind in sorted({k for _, results in by_seed.values() for k in results.get("controls", {})}):
-                pairs, flagged = [], []
-                for seed, (folder, results) in sorted(by_seed.items()):
-                    record = next((c for c in results["controls"].get(kind, []) if c["round"] == index), None)
-                    if record is None or seed not in seeds:
-                        continue
-                    control = round_predictions(folder, results.get("branch"), index, kind)
-                    if control is None:
-                        continue
-                    if is_degenerate(record, control["eval"].logits.shape[1]):
-                        flagged.append(seed)
-                        continue
-                    pairs.append((runs[seeds.index(seed)], control))
-                if pairs or flagged:
-                    entry: dict[str, Any] = {"seeds": len(pairs), "degenerate": flagged}
-                    if pairs:
-                        entry["validation"] = _difference(pairs, "eval", metric)
-                        if all("test" in a and "test" in b for a, b in pairs):
-                            entry["test"] = _difference(pairs, "test", metric)
-                    cell.controls[kind] = entry
+            units = record.get("units_kept") or {}
+            cell = Cell(line.name, index, record["sparsity"], record.get("sparsity_without_embedding"),
+                        [r.seed for r in runs], degenerate, over_seeds(runs, "eval", metric),
+                        over_seeds(runs, "test", metric) if all(r.has_score("test", metric) for r in runs) else None,
+                        units_kept=", ".join(str(v) for v in dict.fromkeys(units.values())),
+                        predictions=all(r.predictions is not None for r in runs))
+            if index == 0 and line.is_main:
+                dense = runs
+            elif dense and runs:
+                cell.matching = _matching(runs, dense, metric)
+            for kind in kinds:
+                controls, flagged = _runs(by_seed, index, kind)
+                mine = [r for r in runs if r.seed in {c.seed for c in controls}]
+                if mine or flagged:
+                    cell.controls[kind] = _pair_entry(mine, controls, flagged, metric)
+            other = study.report.compare.get(line.name)
+            if other and index > 0 and other in loaded:
+                theirs, flagged = _runs(loaded[other], index)
+                if theirs:
+                    cell.compared[other] = _pair_entry(runs, theirs, flagged, metric)
             cells.append(cell)
-    tests = [(cell, kind) for cell in cells for kind, entry in cell.controls.items()
-             if entry.get("test") is not None and entry["test"].p_value is not None]
-    for (cell, kind), adjusted in zip(tests, holm([cell.controls[kind]["test"].p_value for cell, kind in tests])):
-        cell.controls[kind]["holm_p"] = adjusted
+    entries = [entry for cell in cells for entry in [*cell.controls.values(), *cell.compared.values()]
+               if entry.get("test") is not None and entry["test"].p_value is not None]
+    for entry, adjusted in zip(entries, holm([entry["test"].p_value for entry in entries])):
+        entry["holm_p"] = adjusted
     finished = {name: len(seeds) for name, seeds in loaded.items()}
     return cells, metric, finished
 
 
+def missing_lines(study: Study, loaded: dict[str, dict[int, LineRecords]]) -> list[str]:
+    """`line (seeds ...)` for each line some seed has not finished or started."""
+    missing = []
+    for line in study.lines:
+        seeds = [s for s in study.seeds if s not in loaded.get(line.name, {})]
+        if seeds:
+            missing.append(f"{line.name} (seeds {', '.join(map(str, seeds))})")
+    return missing
+
+
+def _entry_text(entry: dict[str, Any] | None, beats_word: str = "beats") -> str:
+    if not entry:
+        return ""
+    if "test" not in entry or entry["test"] is None:
+        return f"degenerate in seeds {entry['degenerate']}" if entry["degenerate"] else "–"
+    validation = entry["validation"]
+    if not has_interval(validation):
+        verdict = "one seed: no verdict"
+    elif validation.above_zero:
+        verdict = f"{beats_word} on val"
+    elif validation.high < 0:
+        verdict = "below on val"
+    else:
+        verdict = "no difference detected on val"
+    note = f"; {len(entry['degenerate'])} degenerate left out" if entry["degenerate"] else ""
+    holm_p = f", p={entry['holm_p']:.2g}" if "holm_p" in entry else ""
+    return f"{format_interval(entry['test'], signed=True)}{holm_p}, {verdict} (n={entry['seeds']}{note})"
+
+
 def study_table(study: Study) -> str:
-    """The study's report in Markdown: settings, the table, the verdicts' definitions and what is still running."""
-    cells, metric, finished = study_cells(study)
+    """The study's report in Markdown: settings, one table per metric, the definitions and what is missing."""
+    loaded = load_lines(study)
+    finished = {name: len(seeds) for name, seeds in loaded.items()}
+    text = [f"# Study {study.name}", "", " ".join(study.description.split()), "",
+            f"Seeds {study.seeds}; finished seeds per line: "
+            + ", ".join(f"{line} {n}" for line, n in finished.items()) + "."]
+    missing = missing_lines(study, loaded)
+    if missing:
+        text += ["", "Not finished yet (still running, or not run): " + "; ".join(missing) + "."]
+    for metric in study.report.metrics or [None]:
+        cells, metric, _ = study_cells(study, metric, loaded)
+        text += ["", _table(cells, metric)]
+    if not all(cell.predictions for cell in cells):
+        text += ["", "Some records have no per-example predictions (written before issue 21): their intervals are "
+                 "t-intervals over seeds alone, which leave out the test set's sampling error, and with one seed "
+                 "they have none; *matches dense* with one such seed is not judged."]
+    return "\n".join(text) + "\n"
+
+
+def _table(cells: list[Cell], metric: str) -> str:
     name = "macro-F1" if metric == "f1" else "accuracy"
     kinds = sorted({kind for cell in cells for kind in cell.controls})
-    header = ["line", "round", "sparsity % (all / w/o emb.)", "seeds", f"val {name} %", f"test {name} % [95% CI]",
-              "matches dense (val)"]
+    others = list(dict.fromkeys(other for cell in cells for other in cell.compared))
+    units = any(cell.units_kept for cell in cells)
+    header = ["line", "round", "sparsity % (all / w/o emb.)"] + (["units kept per tensor"] if units else [])
+    header += ["seeds", f"val {name} %", f"test {name} % [95% CI]", "matches dense (val)"]
     header += [f"− {CONTROL_LABELS.get(k, k)}: test diff [95% CI], Holm p, beats on val" for k in kinds]
-    lines = [f"# Study {study.name}", "", " ".join(study.description.split()), "",
-             f"Seeds {study.seeds}; finished seeds per line: "
-             + ", ".join(f"{line} {n}" for line, n in finished.items()) + ".", "",
+    header += [f"− {other} (same round): test diff [95% CI], Holm p, on val" for other in others]
+    lines = [f"### {'Macro-F1' if metric == 'f1' else 'Accuracy'}", "",
              "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for cell in cells:
         sparsity = f"{100 * cell.sparsity:.1f}"
@@ -183,20 +208,11 @@ def study_table(study: Study) -> str:
         else:
             verdict = ("matches or exceeds" if cell.matching["matches_or_exceeds"] else
                        "matches" if cell.matching["matches"] else "no") + f" ({100 * cell.matching['gap']:+.2f})"
-        row = [cell.line, str(cell.round), sparsity, seeds,
-               f"{100 * cell.validation.estimate:.2f}" if cell.validation else "–",
-               cell.test.format() if cell.test else "–", verdict]
-        for kind in kinds:
-            entry = cell.controls.get(kind)
-            if not entry:
-                row.append("")
-            elif "test" not in entry:
-                row.append(f"control degenerate in seeds {entry['degenerate']}")
-            else:
-                beats = "yes" if entry["validation"].above_zero else "no difference detected"
-                note = f"; {len(entry['degenerate'])} degenerate left out" if entry["degenerate"] else ""
-                row.append(f"{entry['test'].format(signed=True)}, p={entry.get('holm_p', float('nan')):.2g}, "
-                           f"{beats} (n={entry['seeds']}{note})")
+        row = [cell.line, str(cell.round), sparsity] + ([cell.units_kept or "all"] if units else [])
+        row += [seeds, f"{100 * cell.validation.estimate:.2f}" if cell.validation else "–",
+                format_interval(cell.test), verdict]
+        row += [_entry_text(cell.controls.get(kind)) for kind in kinds]
+        row += [_entry_text(cell.compared.get(other), beats_word="above") for other in others]
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", f"Scores are {name} in percent. Intervals: 95%, over seeds and test examples together "
               "(mean ± t·sqrt(s²/n + SE²); with one seed, over test examples alone). *Matches dense* (Chen et al. "
@@ -205,14 +221,14 @@ def study_table(study: Study) -> str:
               "control: the paired 95% interval of ticket − control on validation lies above zero. Holm's "
               "correction runs over every test comparison in this table. Degenerate runs (≥ 85% of validation "
               "predictions in one class, or macro-F1 below chance + 0.05) are left out and counted."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
 def plot_study(study: Study, path: str | Path) -> Path:
     """Test score against sparsity per line (mean over seeds with its 95% band), controls as points with bars."""
     from ..report import _new_figure, _save_figure
 
-    cells, metric, _ = study_cells(study)
+    cells, metric, _ = study_cells(study, (study.report.metrics or [None])[0])
     fig, ax = _new_figure()
     for line in dict.fromkeys(cell.line for cell in cells):
         mine = [c for c in cells if c.line == line and c.test is not None]
@@ -223,10 +239,36 @@ def plot_study(study: Study, path: str | Path) -> Path:
         ax.plot(x, [100 * c.test.estimate for c in mine], marker="o", label=line)
         ax.fill_between(x, [100 * c.test.low for c in mine], [100 * c.test.high for c in mine], alpha=0.15)
         for kind, marker in (("random_pruning", "v"), ("random_reinit", "x")):
-            points = [(c, c.controls[kind]) for c in mine if kind in c.controls and "test" in c.controls[kind]]
+            points = [(c, c.controls[kind]) for c in mine if kind in c.controls and c.controls[kind].get("test")]
             for c, entry in points:
                 value = c.test.estimate - entry["test"].estimate
                 ax.errorbar(100 * c.sparsity, 100 * value, yerr=100 * (entry["test"].high - entry["test"].estimate),
                             fmt=marker, color="grey", capsize=3,
                             label=f"{CONTROL_LABELS[kind]} ({line})" if c is points[0][0] else None)
     return _save_figure(fig, ax, "test", f"{study.name}: mean over seeds, 95% interval", path, metric)
+
+
+def write_report(study: Study, out: str | Path) -> tuple[Path, Path, str]:
+    """Write `out/NAME.md` (the plot embedded) and `out/NAME.png` for the study's report kind.
+
+    Returns:
+        (the Markdown file, the plot, the Markdown text).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    md, png = out / f"{study.name}.md", out / f"{study.name}.png"
+    if study.report.kind == "time_to_ticket":
+        from .time_to_ticket import plot_time_to_ticket, time_to_ticket_table
+
+        text = time_to_ticket_table(study)
+        plot_time_to_ticket(study, png)
+    elif study.report.kind == "instability":
+        from .instability import instability_table, plot_instability
+
+        text = instability_table(study)
+        plot_instability(study, png)
+    else:
+        text = study_table(study)
+        plot_study(study, png)
+    md.write_text(text + f"\n![{study.name}]({png.name})\n", encoding="utf-8")
+    return md, png, text

@@ -11,6 +11,15 @@
       step500: {lth_rewind: "step:500", lth_controls: [random_pruning, random_reinit], lth_control_rounds: [5, 10]}
 
 A flag's value may be a string, number, bool or list (joined with commas, as `--lth_controls a,b` takes it).
+
+An optional `report:` block says what `hf-lth-study report` writes (`ReportSpec`; default: the lines table):
+
+    report: {metrics: [f1, accuracy], compare: {channel: main}}    # kind: lines (the default)
+    report:                                                        # kind: time_to_ticket
+      kind: time_to_ticket
+      references: [main, imp_fast]                                 # the IMP lines every method is compared with
+      targets: {"67.2%": {main: 5, imp_fast: 2, gmp67: 1}}         # at each sparsity: line -> its round there
+    report: {kind: instability, analysis: results/NAME_instability_seed{seed}}   # hf-lth-analyze's instability.json
 """
 
 from __future__ import annotations
@@ -25,7 +34,35 @@ from ..errors import LTHInputError
 
 MAIN_LINE = "main"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description"}
+_KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description", "report"}
+REPORT_KINDS = ("lines", "time_to_ticket", "instability")
+METRICS = ("accuracy", "f1")
+_REPORT_KEYS = {"lines": {"kind", "metrics", "compare"},
+                "time_to_ticket": {"kind", "metrics", "references", "targets"},
+                "instability": {"kind", "analysis"}}
+
+
+@dataclass
+class ReportSpec:
+    """What `hf-lth-study report` writes for a study.
+
+    Args:
+        kind: `lines` (every line's rounds with intervals and verdicts), `time_to_ticket` (each method's ticket at
+            given sparsities against its cost and the IMP references) or `instability` (hf-lth-analyze's
+            instability over seeds).
+        metrics: the metrics, one table each (None: the one the records select on).
+        compare: lines: line -> another line; adds the paired difference line − other at each round.
+        references: time_to_ticket: the IMP lines every method is compared with.
+        targets: time_to_ticket: label -> {line: the round at which that line reaches the label's sparsity}.
+        analysis: instability: the folder of each seed's `instability.json`, with `{seed}`.
+    """
+
+    kind: str = "lines"
+    metrics: list[str] | None = None
+    compare: dict[str, str] = field(default_factory=dict)
+    references: list[str] = field(default_factory=list)
+    targets: dict[str, dict[str, int]] = field(default_factory=dict)
+    analysis: str | None = None
 
 
 @dataclass
@@ -60,6 +97,7 @@ class Study:
         results: where published records go, with `{seed}` (None: not published).
         description: free text.
         path: the study file.
+        report: what `hf-lth-study report` writes.
     """
 
     name: str
@@ -71,6 +109,7 @@ class Study:
     results: str | None = None
     description: str = ""
     path: Path | None = None
+    report: ReportSpec = field(default_factory=ReportSpec)
 
     def output_dir(self, seed: int) -> Path:
         """The experiment folder of `seed`."""
@@ -163,6 +202,46 @@ def load_study(path: str | Path) -> Study:
     if not base.is_file():
         raise LTHInputError(f"study file {path}: base {base} does not exist (paths are relative to the folder you "
                             "run hf-lth-study from).")
+    report = _report_spec(path, spec.get("report") or {}, [line.name for line in parsed])
     return Study(name=str(spec["name"]), base=base, output=str(spec["output"]), seeds=list(seeds), lines=parsed,
                  flags=dict(spec.get("flags") or {}), results=spec.get("results"),
-                 description=str(spec.get("description", "")), path=path)
+                 description=str(spec.get("description", "")), path=path, report=report)
+
+
+def _report_spec(path: Path, spec: Any, lines: list[str]) -> ReportSpec:
+    """Check a study file's `report:` block against its lines."""
+    if not isinstance(spec, dict):
+        raise LTHInputError(f"study file {path}: report must be a mapping, got {spec!r}.")
+    kind = spec.get("kind", "lines")
+    if kind not in REPORT_KINDS:
+        raise LTHInputError(f"study file {path}: report kind '{kind}' is not one of {list(REPORT_KINDS)}.")
+    unknown = sorted(set(spec) - _REPORT_KEYS[kind])
+    if unknown:
+        raise LTHInputError(f"study file {path}: report field(s) {unknown} do not apply to kind '{kind}'; its "
+                            f"fields are {sorted(_REPORT_KEYS[kind])}.")
+    metrics = spec.get("metrics")
+    if metrics is not None and (not isinstance(metrics, list) or not metrics or set(metrics) - set(METRICS)):
+        raise LTHInputError(f"study file {path}: report metrics must be a list of {list(METRICS)}, got {metrics!r}.")
+    compare = spec.get("compare") or {}
+    targets = spec.get("targets") or {}
+    references = spec.get("references") or []
+    named = list(compare) + list(compare.values()) + references + [n for t in targets.values() for n in t]
+    missing = sorted({str(n) for n in named} - set(lines))
+    if missing:
+        raise LTHInputError(f"study file {path}: the report names line(s) {missing} the study does not have; its "
+                            f"lines are {lines}.")
+    if kind == "time_to_ticket":
+        if not targets or not references:
+            raise LTHInputError(f"study file {path}: a time_to_ticket report needs targets and references.")
+        for label, rounds in targets.items():
+            if not isinstance(rounds, dict) or not all(isinstance(r, int) and r >= 1 for r in rounds.values()):
+                raise LTHInputError(f"study file {path}: report target '{label}' must map lines to rounds >= 1, "
+                                    f"got {rounds!r}.")
+            if not set(references) & set(rounds):
+                raise LTHInputError(f"study file {path}: report target '{label}' names no reference line "
+                                    f"({references}).")
+    if kind == "instability" and "{seed}" not in str(spec.get("analysis", "")):
+        raise LTHInputError(f"study file {path}: an instability report needs analysis: a folder with '{{seed}}'.")
+    return ReportSpec(kind=kind, metrics=list(metrics) if metrics else None, compare=dict(compare),
+                      references=list(references), targets={str(k): dict(v) for k, v in targets.items()},
+                      analysis=spec.get("analysis"))
