@@ -99,6 +99,13 @@ class LineRecords:
         return sorted(r["round"] for r in self.results.get("rounds", []))
 
 
+def mean_field(records: list[dict[str, Any]], key: str) -> float | None:
+    """The mean of `key` over the records that have it (None if none does): global pruning splits its cut between
+    tensors differently in each seed, so e.g. the sparsity without the embedding varies by seed."""
+    values = [float(r[key]) for r in records if r.get(key) is not None]
+    return sum(values) / len(values) if values else None
+
+
 def line_folder(study: Study, seed: int, line: Line) -> Path | None:
     """The folder of a line of a seed: the experiment folder, else its published copy; None if neither exists."""
     for root in (study.output_dir(seed), study.results_dir(seed)):

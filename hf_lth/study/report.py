@@ -15,19 +15,21 @@ paired comparisons between lines at the same round (`compare: {channel: main}`);
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..stats.intervals import Interval, holm
 from ..stats.verdicts import matches_dense
-from .records import (LineRecords, Run, format_interval, has_interval, line_folder, load_lines,
+from .records import (LineRecords, Run, format_interval, has_interval, line_folder, load_lines, mean_field,
                       over_seeds, paired, score_and_se, selection_metric)
 from .spec import Study
 
 __all__ = ["Cell", "line_folder", "plot_study", "study_cells", "study_table", "write_report"]
 
 CONTROL_LABELS = {"random_pruning": "random pruning", "random_reinit": "random re-init"}
+_LAYER = re.compile(r"(?:^|\.)layers?\.(\d+)\.(.+?)(?:\.weight)?$")
 
 
 @dataclass
@@ -106,11 +108,12 @@ def study_cells(study: Study, metric: str | None = None,
         kinds = sorted({k for records in by_seed.values() for k in records.results.get("controls", {})})
         for index in indices:
             runs, degenerate = _runs(by_seed, index)
-            record = next((r.record(index) for r in by_seed.values() if r.record(index) is not None), None)
-            if record is None:
+            records = [r.record(index) for r in by_seed.values() if r.record(index) is not None]
+            if not records:
                 continue
+            record = records[0]
             units = record.get("units_kept") or {}
-            cell = Cell(line.name, index, record["sparsity"], record.get("sparsity_without_embedding"),
+            cell = Cell(line.name, index, record["sparsity"], mean_field(records, "sparsity_without_embedding"),
                         [r.seed for r in runs], degenerate, over_seeds(runs, "eval", metric),
                         over_seeds(runs, "test", metric) if all(r.has_score("test", metric) for r in runs) else None,
                         units_kept=", ".join(str(v) for v in dict.fromkeys(units.values())),
@@ -180,11 +183,44 @@ def study_table(study: Study) -> str:
     for metric in study.report.metrics or [None]:
         cells, metric, _ = study_cells(study, metric, loaded)
         text += ["", _table(cells, metric)]
+    if study.report.tensors:
+        text += ["", tensor_table(study, loaded)]
     if not all(cell.predictions for cell in cells):
         text += ["", "Some records have no per-example predictions (written before issue 21): their intervals are "
                  "t-intervals over seeds alone, which leave out the test set's sampling error, and with one seed "
                  "they have none; *matches dense* with one such seed is not judged."]
     return "\n".join(text) + "\n"
+
+
+def tensor_table(study: Study, loaded: dict[str, dict[int, LineRecords]]) -> str:
+    """The per-tensor sparsity of the round `study.report.tensors` names, mean over the seeds that have it: a layer ×
+    matrix grid for names holding `layer.N.`, one row each for the others."""
+    name, index = study.report.tensors["line"], study.report.tensors["round"]
+    lines_ = [r for r in loaded.get(name, {}).values() if r.record(index) is not None]
+    records = [r.record(index) for r in lines_]
+    if not records:
+        return f"Per-tensor sparsity: {name} round {index} has not finished."
+    order = lines_[0].results.get("experiment", {}).get("prunable") or []  # the model's order, where recorded
+    tensors = sorted(records[0].get("layer_sparsity", {}), key=lambda t: order.index(t) if t in order else len(order))
+    mean = {t: sum(r["layer_sparsity"][t] for r in records) / len(records) for t in tensors}
+    grid: dict[int, dict[str, float]] = {}
+    others = []
+    for tensor in tensors:
+        match = _LAYER.search(tensor)
+        if match:
+            grid.setdefault(int(match.group(1)), {})[match.group(2)] = mean[tensor]
+        else:
+            others.append(tensor)
+    columns = list(dict.fromkeys(column for row in grid.values() for column in row))
+    lines = [f"Per-tensor sparsity % of {name} round {index} ({100 * records[0]['sparsity']:.1f}% overall), mean over "
+             f"{len(records)} seed(s):", ""]
+    if grid:
+        lines += ["| layer | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
+        lines += [f"| {layer} | " + " | ".join(f"{100 * row[c]:.1f}" if c in row else "–" for c in columns) + " |"
+                  for layer, row in sorted(grid.items())]
+    if others:
+        lines += ["", "| tensor | sparsity % |", "|---|---|"] + [f"| {t} | {100 * mean[t]:.1f} |" for t in others]
+    return "\n".join(lines)
 
 
 def _table(cells: list[Cell], metric: str) -> str:

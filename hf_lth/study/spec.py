@@ -37,7 +37,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description", "report"}
 REPORT_KINDS = ("lines", "time_to_ticket", "instability")
 METRICS = ("accuracy", "f1")
-_REPORT_KEYS = {"lines": {"kind", "metrics", "compare"},
+_REPORT_KEYS = {"lines": {"kind", "metrics", "compare", "tensors"},
                 "time_to_ticket": {"kind", "metrics", "references", "targets"},
                 "instability": {"kind", "analysis"}}
 
@@ -52,6 +52,8 @@ class ReportSpec:
             instability over seeds).
         metrics: the metrics, one table each (None: the one the records select on).
         compare: lines: line -> another line; adds the paired difference line − other at each round.
+        tensors: lines: `{line: NAME, round: R}` adds the per-tensor sparsity of that round (mean over seeds), as a
+            layer × matrix grid where the names hold `layer.N.`.
         references: time_to_ticket: the IMP lines every method is compared with.
         targets: time_to_ticket: label -> {line: the round at which that line reaches the label's sparsity}.
         analysis: instability: the folder of each seed's `instability.json`, with `{seed}`.
@@ -60,6 +62,7 @@ class ReportSpec:
     kind: str = "lines"
     metrics: list[str] | None = None
     compare: dict[str, str] = field(default_factory=dict)
+    tensors: dict[str, Any] = field(default_factory=dict)
     references: list[str] = field(default_factory=list)
     targets: dict[str, dict[str, int]] = field(default_factory=dict)
     analysis: str | None = None
@@ -225,7 +228,11 @@ def _report_spec(path: Path, spec: Any, lines: list[str]) -> ReportSpec:
     compare = spec.get("compare") or {}
     targets = spec.get("targets") or {}
     references = spec.get("references") or []
+    tensors = spec.get("tensors") or {}
+    if tensors and (set(tensors) != {"line", "round"} or not isinstance(tensors["round"], int)):
+        raise LTHInputError(f"study file {path}: report tensors must be {{line: NAME, round: R}}, got {tensors!r}.")
     named = list(compare) + list(compare.values()) + references + [n for t in targets.values() for n in t]
+    named += [tensors["line"]] if tensors else []
     missing = sorted({str(n) for n in named} - set(lines))
     if missing:
         raise LTHInputError(f"study file {path}: the report names line(s) {missing} the study does not have; its "
@@ -242,6 +249,6 @@ def _report_spec(path: Path, spec: Any, lines: list[str]) -> ReportSpec:
                                     f"({references}).")
     if kind == "instability" and "{seed}" not in str(spec.get("analysis", "")):
         raise LTHInputError(f"study file {path}: an instability report needs analysis: a folder with '{{seed}}'.")
-    return ReportSpec(kind=kind, metrics=list(metrics) if metrics else None, compare=dict(compare),
+    return ReportSpec(kind=kind, metrics=list(metrics) if metrics else None, compare=dict(compare), tensors=tensors,
                       references=list(references), targets={str(k): dict(v) for k, v in targets.items()},
                       analysis=spec.get("analysis"))

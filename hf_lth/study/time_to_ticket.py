@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from ..stats.intervals import Interval, holm
-from .records import LineRecords, Run, format_interval, has_interval, load_lines, over_seeds, paired, selection_metric
+from .records import (LineRecords, Run, format_interval, has_interval, load_lines, mean_field, over_seeds,
+                      selection_metric)
 from .report import CONTROL_LABELS, _entry_text, _matching, _pair_entry, _runs
 from .spec import MAIN_LINE, Study
 
@@ -110,10 +111,10 @@ def time_to_ticket(study: Study, metric: str | None = None) -> tuple[dict[str, l
             costs = {seed: cost for seed in done
                      if (cost := ticket_cost(by_seed[seed], main.get(seed), index)) is not None}
             method = Method(name, index, runs, degenerate, [s for s in study.seeds if s not in done], costs)
-            record = next((line.record(index) for line in by_seed.values() if line.record(index)), None)
-            if record is not None:
-                method.sparsity = record["sparsity"]
-                method.sparsity_without_embedding = record.get("sparsity_without_embedding")
+            records = [line.record(index) for line in by_seed.values() if line.record(index)]
+            if records:
+                method.sparsity = records[0]["sparsity"]
+                method.sparsity_without_embedding = mean_field(records, "sparsity_without_embedding")
                 method.early_bird_steps = [line.record(index).get("early_bird_step") for _, line in
                                            sorted(by_seed.items()) if line.record(index) is not None
                                            and line.record(index).get("method") == "early_bird"]

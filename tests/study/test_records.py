@@ -56,3 +56,15 @@ def test_lines_compare_round_by_round_and_say_the_records_lack_predictions(tmp_p
     text = study_table(study)
     assert "Not finished yet" in text and "main (seeds 4)" in text and "no per-example predictions" in text
     assert "| channel | 1 | 20.0 | 80 | 3 |" in text and "below on val" in text
+
+
+def test_the_tensor_grid_averages_each_matrix_over_seeds(tmp_path):
+    for seed, share in ((1, 0.5), (2, 0.7)):
+        layers = {"enc.layer.1.q.weight": share, "enc.layer.0.q.weight": 0.1, "enc.layer.0.ffn.weight": 0.2,
+                  "classifier.weight": 0.3}
+        _write(tmp_path / f"s{seed}", [_record(0, 0.8, 0.8), _record(1, 0.8, 0.8, layer_sparsity=layers)])
+    study = Study(name="toy", base=tmp_path, output=str(tmp_path / "gone{seed}"), seeds=[1, 2], lines=[Line("main")],
+                  results=str(tmp_path / "s{seed}"), report=ReportSpec(tensors={"line": "main", "round": 1}))
+    text = study_table(study)
+    assert "| layer | q | ffn |" in text and "| 0 | 10.0 | 20.0 |" in text and "| 1 | 60.0 | – |" in text
+    assert "| classifier.weight | 30.0 |" in text
