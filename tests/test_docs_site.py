@@ -25,7 +25,7 @@ def test_the_site_builds_strictly_with_every_page(tmp_path):
     reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
     for name in ("LTHTrainer", "TicketMask", "shrink_model", "find_tickets", "push_ticket"):
         assert name in reference, name
-    assert (site / "results" / "time_to_ticket.png").is_file()  # a plot the results page shows
+    assert (site / "results" / "imdb_sample_cnn_time_to_ticket.png").is_file()  # a plot the results page shows
 
 
 def test_every_docs_page_is_in_the_navigation():

@@ -12,8 +12,10 @@ method at every target, over the seeds:
 - two costs, both measured from the records and each relative to every reference: **training steps** (optimizer
   steps of the rounds the ticket needed, plus early-bird's search) and **everything** in seconds (those rounds'
   training, early-bird's search, every evaluation pass on validation and test, and the controls run on this
-  ticket). A line that prunes trained weights (IMP, one-shot) pays the trunk's round 0; GMP and early-bird train
-  from the initial weights and do not.
+  ticket), priced at the study's median recorded seconds per step and per evaluated round (`Rates`: a round's
+  recorded seconds include other jobs' load and any pause of the studies, which the median leaves out; their
+  plain sum is shown beside it). A line that prunes trained weights (IMP, one-shot) pays the trunk's round 0;
+  GMP and early-bird train from the initial weights and do not.
 
 Lines or seeds that have not finished are named. Degenerate runs are left out of every mean and counted.
 """
@@ -23,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..stats.intervals import Interval, holm
 from .records import (LineRecords, Run, format_interval, has_interval, load_lines, mean_field, over_seeds,
@@ -35,12 +39,50 @@ TRUNK_FREE_METHODS = ("gmp", "early_bird")  # train from the initial weights: no
 
 @dataclass
 class Cost:
-    """What one ticket of one seed cost."""
+    """What one ticket of one seed cost: counts from its records, and seconds.
+
+    Args:
+        steps: optimizer steps of those rounds (early-bird's search included; the trunk's where paid).
+        trunk_steps: of which the trunk's round 0 (0 where not paid).
+        evaluations: evaluated rounds (each one pass over validation and one over test).
+        control_steps: optimizer steps of the controls run on this ticket.
+        controls: how many controls ran on it (each evaluated once).
+        measured_s: the recorded seconds summed (training, search, evaluation, controls), pauses and all.
+    """
 
     steps: int
-    seconds: float
+    trunk_steps: int
+    evaluations: int
+    control_steps: int
+    controls: int
+    measured_s: float
+    seconds: float = 0.0
+    evaluation_s: float = 0.0
+    controls_s: float = 0.0
+
+
+@dataclass
+class Rates:
+    """Seconds per unit, each the median over every record of the study: a round's recorded seconds include other
+    jobs' load and any pause of the studies, which the median leaves out.
+
+    Args:
+        step_s: seconds per optimizer step (`train_time_s / train_steps` of every round and control; early-bird's
+            search likewise). Every line trains the same model on the same batches, so one rate prices them all:
+            GMP's and early-bird's own overheads (masks every 4 steps) are not separable from the load in these
+            records.
+        evaluation_s: seconds of one evaluated round (its validation and test passes).
+    """
+
+    step_s: float
     evaluation_s: float
-    controls_s: float
+
+    def price(self, cost: Cost) -> Cost:
+        """`cost` with its seconds at these rates."""
+        cost.evaluation_s = (cost.evaluations + cost.controls) * self.evaluation_s
+        cost.controls_s = cost.control_steps * self.step_s + cost.controls * self.evaluation_s
+        cost.seconds = (cost.steps + cost.control_steps) * self.step_s + cost.evaluation_s
+        return cost
 
 
 @dataclass
@@ -71,6 +113,10 @@ def _evaluation_seconds(record: dict[str, Any]) -> float:
     return float(record.get("eval_runtime") or 0.0) + float(record.get("test_runtime") or 0.0)
 
 
+def _measured(record: dict[str, Any]) -> float:
+    return float(record["train_time_s"]) + float(record.get("search_time_s") or 0.0) + _evaluation_seconds(record)
+
+
 def ticket_cost(line: LineRecords, trunk: LineRecords | None, index: int) -> Cost | None:
     """What round `index` of `line` cost (see the module docstring); None when a round it needed is missing.
 
@@ -82,17 +128,33 @@ def ticket_cost(line: LineRecords, trunk: LineRecords | None, index: int) -> Cos
     rounds = [line.record(i) for i in range(1, index + 1)]
     if any(r is None for r in rounds):
         return None
+    trunk_steps = 0
     if rounds[-1].get("method") not in TRUNK_FREE_METHODS:
         dense = (trunk or line).record(0)
         if dense is None:
             return None
         rounds = [dense] + rounds
-    steps = sum(int(r["train_steps"]) + int(r.get("search_steps") or 0) for r in rounds)
-    training = sum(float(r["train_time_s"]) + float(r.get("search_time_s") or 0.0) for r in rounds)
-    evaluation = sum(_evaluation_seconds(r) for r in rounds)
+        trunk_steps = int(dense["train_steps"])
     controls = [c for kind in line.results.get("controls", {}) for c in [line.record(index, kind)] if c is not None]
-    controls_s = sum(float(c["train_time_s"]) + _evaluation_seconds(c) for c in controls)
-    return Cost(steps, training + evaluation + controls_s, evaluation, controls_s)
+    return Cost(steps=sum(int(r["train_steps"]) + int(r.get("search_steps") or 0) for r in rounds),
+                trunk_steps=trunk_steps, evaluations=len(rounds),
+                control_steps=sum(int(c["train_steps"]) for c in controls), controls=len(controls),
+                measured_s=sum(_measured(r) for r in rounds + controls))
+
+
+def study_rates(loaded: dict[str, dict[int, LineRecords]]) -> Rates:
+    """The median seconds per optimizer step and per evaluated round over every record of the study (`Rates`)."""
+    steps, evaluations = [], []
+    for name, by_seed in loaded.items():
+        for line in by_seed.values():
+            records = [r for r in line.results.get("rounds", []) if r["round"] > 0 or name == MAIN_LINE]
+            records += [r for kind in line.results.get("controls", {}).values() for r in kind]
+            for record in records:
+                count = int(record.get("train_steps") or 0) + int(record.get("search_steps") or 0)
+                if count:
+                    steps.append((float(record["train_time_s"]) + float(record.get("search_time_s") or 0.0)) / count)
+                evaluations.append(_evaluation_seconds(record))
+    return Rates(float(np.median(steps)) if steps else 0.0, float(np.median(evaluations)) if evaluations else 0.0)
 
 
 def time_to_ticket(study: Study, metric: str | None = None) -> tuple[dict[str, list[Method]], str]:
@@ -100,6 +162,7 @@ def time_to_ticket(study: Study, metric: str | None = None) -> tuple[dict[str, l
     loaded = load_lines(study)
     metric = metric or (study.report.metrics or [None])[0] or selection_metric(loaded)
     main = loaded.get(MAIN_LINE, {})
+    rates = study_rates(loaded)
     dense, _ = _runs(main, 0)
     table: dict[str, list[Method]] = {}
     for label, rounds in study.report.targets.items():
@@ -108,7 +171,7 @@ def time_to_ticket(study: Study, metric: str | None = None) -> tuple[dict[str, l
             by_seed = loaded.get(name, {})
             runs, degenerate = _runs(by_seed, index)
             done = {r.seed for r in runs} | set(degenerate)
-            costs = {seed: cost for seed in done
+            costs = {seed: rates.price(cost) for seed in done
                      if (cost := ticket_cost(by_seed[seed], main.get(seed), index)) is not None}
             method = Method(name, index, runs, degenerate, [s for s in study.seeds if s not in done], costs)
             records = [line.record(index) for line in by_seed.values() if line.record(index)]
@@ -202,7 +265,8 @@ def time_to_ticket_table(study: Study) -> str:
             text.append("| " + " | ".join(row) + " |")
         header = ["line (round)", "training steps"] + [f"× {r}" for r in references]
         header += ["everything (s)"] + [f"× {r}" for r in references]
-        header += ["of which evaluation (s)", "of which controls (s)", "early-bird stopped at step"]
+        header += ["of which evaluation (s)", "of which controls (s)", "recorded seconds, summed",
+                   "early-bird stopped at step"]
         text += ["", "Costs, mean over the seeds that finished:", "",
                  "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for m in methods:
@@ -214,6 +278,7 @@ def time_to_ticket_table(study: Study) -> str:
             row += [_ratio(m, refs[r], "steps") for r in references]
             row += [f"{_mean([c.seconds for c in costs]):.0f}"] + [_ratio(m, refs[r], "seconds") for r in references]
             row += [f"{_mean([c.evaluation_s for c in costs]):.0f}", f"{_mean([c.controls_s for c in costs]):.0f}",
+                    f"{_mean([c.measured_s for c in costs]):.0f}",
                     ", ".join("never" if s is None else str(s) for s in m.early_bird_steps)]
             text.append("| " + " | ".join(row) + " |")
         text += ["", *_conclusions(methods, refs)]
@@ -225,7 +290,9 @@ def time_to_ticket_table(study: Study) -> str:
              "needed, early-bird's search included; IMP and one-shot pay the dense round 0 they prune, GMP and "
              "early-bird do not), and everything in seconds (those rounds' training and search, every evaluation "
              "pass on validation and test, and the controls run on this ticket), each divided by the reference's. "
-             "Seconds were measured with other jobs sharing the machine: read them as indicative."]
+             "Everything is priced at the study's median recorded seconds per optimizer step and per evaluated round "
+             "(medians over every record: a single round's recorded seconds include other jobs' load and pauses of "
+             "the studies; their plain sum is the column before last)."]
     return "\n".join(text) + "\n"
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from hf_lth.study.spec import Line, ReportSpec, Study
-from hf_lth.study.time_to_ticket import ticket_cost, time_to_ticket, time_to_ticket_table
+from hf_lth.study.time_to_ticket import study_rates, ticket_cost, time_to_ticket, time_to_ticket_table
 from hf_lth.study.records import load_lines
 
 
@@ -38,15 +38,21 @@ def _study(tmp_path, seeds=(1, 2, 3), gmp_seeds=(1, 2)):
                  lines=[Line("main"), Line("gmp")], results=str(tmp_path / "s{seed}"), report=report)
 
 
-def test_costs_are_summed_from_the_records(tmp_path):
+def test_costs_are_counted_from_the_records_and_priced_at_median_rates(tmp_path):
     study = _study(tmp_path)
     loaded = load_lines(study)
     imp = ticket_cost(loaded["main"][1], loaded["main"][1], 2)
     gmp = ticket_cost(loaded["gmp"][1], loaded["main"][1], 1)
-    assert imp.steps == 30  # round 0 (the trunk IMP prunes) + rounds 1 and 2
-    assert imp.evaluation_s == 3.0 and imp.controls_s == 5.0  # 3 evaluations; the control trains 4 s, evaluates 1 s
-    assert imp.seconds == pytest.approx(15.0 + 3.0 + 5.0)
-    assert gmp.steps == 10 and gmp.seconds == 6.0  # GMP trains from the initial weights: no trunk to pay
+    assert imp.steps == 30 and imp.trunk_steps == 10  # round 0 (the trunk IMP prunes) + rounds 1 and 2
+    assert imp.evaluations == 3 and imp.controls == 1 and imp.control_steps == 10
+    assert imp.measured_s == pytest.approx(3 * 6.0 + 5.0)  # 3 rounds of 5 s + 1 s, a control of 4 s + 1 s
+    assert gmp.steps == 10 and gmp.evaluations == 1  # GMP trains from the initial weights: no trunk to pay
+    # One round paused for 1000 s (scripts/quiet.sh stops the studies during benchmarks) moves no median.
+    loaded["main"][2].results["rounds"][1]["train_time_s"] = 1000.0
+    rates = study_rates(loaded)
+    assert rates.step_s == pytest.approx(0.5) and rates.evaluation_s == pytest.approx(1.0)
+    priced = rates.price(imp)
+    assert priced.seconds == pytest.approx(40 * 0.5 + 4 * 1.0) and priced.controls_s == pytest.approx(6.0)
 
 
 def test_verdicts_read_validation_and_missing_lines_are_named(tmp_path):
