@@ -68,3 +68,15 @@ def test_the_tensor_grid_averages_each_matrix_over_seeds(tmp_path):
     text = study_table(study)
     assert "| layer | q | ffn |" in text and "| 0 | 10.0 | 20.0 |" in text and "| 1 | 60.0 | – |" in text
     assert "| classifier.weight | 30.0 |" in text
+
+
+def test_one_table_per_metric(tmp_path):
+    for seed in (1, 2):
+        _write(tmp_path / f"s{seed}", [_record(0, 0.8, 0.8, eval_f1=0.6, test_f1=0.61),
+                                       _record(1, 0.8, 0.7, eval_f1=0.6, test_f1=0.5)])
+    study = Study(name="toy", base=tmp_path, output=str(tmp_path / "gone{seed}"), seeds=[1, 2], lines=[Line("main")],
+                  results=str(tmp_path / "s{seed}"), report=ReportSpec(metrics=["f1", "accuracy"]))
+    text = study_table(study)
+    assert text.index("### Macro-F1") < text.index("### Accuracy")
+    assert "| main | 1 | 20.0 | 2 | 60.00 | 50.00 [50.00, 50.00] |" in text  # f1 table: the records' test_f1
+    assert "| main | 1 | 20.0 | 2 | 80.00 | 70.00 [70.00, 70.00] |" in text
