@@ -329,6 +329,7 @@ def plot_time_to_ticket(study: Study, path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     table, metric = time_to_ticket(study)
     reference = study.report.references[0]
@@ -347,6 +348,9 @@ def plot_time_to_ticket(study: Study, path: str | Path) -> Path:
             if steps is not None:
                 ax.plot([steps], [y], marker="o", mfc="none", color=line[0].get_color())
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2.0, 5.0)))
+        for axis in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
+            axis(matplotlib.ticker.FormatStrFormatter("%.2g"))
         ax.set_xlabel(f"cost / {reference}'s (filled: everything; hollow: training steps)")
         ax.set_ylabel(f"test {'macro-F1' if metric == 'f1' else 'accuracy'} (%)")
         ax.set_title(f"{study.name}: at {label}")
