@@ -227,3 +227,43 @@ def bert_base_sized_weights(seed: int = 0, layers: int = 12, hidden: int = 768, 
             shape = tuple(d * hidden // 768 for d in shape)
             weights[f"bert.encoder.layer.{layer}.{name}"] = torch.randn(shape, generator=generator).mul_(scale)
     return weights
+
+
+def process_facts() -> dict[str, Any]:
+    """What this process runs on, for benchmarks that compare fresh processes: torch's threads, the CPUs the process
+    may use and each of its threads last ran on, its context switches and page faults, the CPU clock the kernel
+    reports, the load average and the environment variables that place threads or change the allocator."""
+    import resource
+
+    import torch
+
+    threads = {}
+    for task in sorted(Path("/proc/self/task").glob("*")) if Path("/proc/self/task").is_dir() else []:
+        try:
+            stat = (task / "stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            status = dict(line.split(":", 1) for line in (task / "status").read_text().splitlines() if ":" in line)
+            threads[task.name] = {"last_cpu": int(fields[36]), "allowed_cpus": status["Cpus_allowed_list"].strip(),
+                                  "involuntary_switches": int(status["nonvoluntary_ctxt_switches"]),
+                                  "cpu_seconds": (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")}
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    try:
+        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
+               if line.startswith("cpu MHz")]
+    except OSError:
+        mhz = []
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "torch_threads": torch.get_num_threads(),
+        "allowed_cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "threads": threads,
+        "voluntary_switches": usage.ru_nvcsw, "involuntary_switches": usage.ru_nivcsw,
+        "minor_page_faults": usage.ru_minflt, "major_page_faults": usage.ru_majflt,
+        "cpu_mhz": mhz,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "env": {k: v for k, v in os.environ.items()
+                if k.startswith(("OMP_", "GOMP_", "KMP_", "MKL_", "DNNL_", "ONEDNN_", "MALLOC_", "GLIBC_TUNABLES"))
+                or k == "LD_PRELOAD"},
+        "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
