@@ -123,7 +123,8 @@ def _shrunk_paragraph(shrunk: dict[str, Any]) -> str:
     return (f"**This is the ticket shrunk into a smaller dense model**: its pruned units are removed ({changed}), "
             f"{small:,} parameters instead of {dense:,}. It runs at **{shrunk['speedup']:.2f}×** the dense model's "
             f"CPU throughput ({shrunk['examples_per_second'][1]:,.0f} against {shrunk['examples_per_second'][0]:,.0f} "
-            f"examples/s at batch {batch} × {tokens} tokens, {shrunk['threads']} threads, measured when it was staged)."
+            f"examples/s at batch {batch} × {tokens} tokens in {shrunk.get('precision', 'fp32')}, the training "
+            f"forward, {shrunk['threads']} threads, measured when it was staged)."
             f"{zeros} It holds no mask: there is nothing left to prune.")
 
 

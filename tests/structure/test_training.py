@@ -82,6 +82,7 @@ def test_a_staged_shrunk_ticket_loads_smaller_without_hf_lth_state_and_gives_the
     assert info["changed"] == {"intermediate_size": [32, 8]} and info["speedup"] > 0
     card = (staged / "README.md").read_text()
     assert "shrunk into a smaller dense model" in card and f"{info['speedup']:.2f}×" in card
+    assert "tokens in fp32, the training forward" in card  # which precision the speed was measured in
     assert "--lth_init_mask" not in card  # no mask to keep training under
 
 
