@@ -9,10 +9,12 @@ What the profile of the training forward showed (`docs/performance.md`, inferenc
   do not shrink with the filters. Here the embedding output `(batch, tokens, embedding_dim)` is read, without a
   copy, as a channels-last image `(batch, embedding_dim, 1, tokens)`, and oneDNN's brgemm convolution runs on it
   directly (nothing reordered but the small weight).
-- One convolution for all filter widths (`fuse_widths=True`): the narrower kernels are padded with zero taps on the
-  right to the widest, and the input with (widest - narrowest) zero tokens, so that every width keeps all its
-  windows. Zero taps cost multiply-adds (12 of 15 taps are real for widths 3/4/5); `fuse_widths=False` runs one
-  convolution per width instead.
+- One convolution per filter width, or one for all widths (`fuse_widths=True`): the narrower kernels padded with
+  zero taps on the right to the widest, and the input with (widest - narrowest) zero tokens, so that every width
+  keeps all its windows. Zero taps cost multiply-adds (3 of 15 for widths 3/4/5), but oneDNN rounds a
+  convolution's output channels up to a block (16 or more), which a few filters per width fill badly: measured
+  (one thread, batch 64 x 256 tokens, embedding 100), one convolution per width was faster with 100, 75 and 50
+  filters per width, the fused one with 25. The default (`fuse_widths=None`) fuses below `FUSE_BELOW` filters.
 - Max over time before the bias and the ReLU: both are monotonic, so `relu(max_t(x) + b) == max_t(relu(x + b))`
   exactly, and the element-wise work runs on `(batch, filters)` instead of `(batch, filters, tokens)`.
 - Padding is masked only when a batch has some (the check reads the attention mask: a host sync, harmless on CPU);
@@ -28,6 +30,8 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from ..errors import LTHInputError
 
+FUSE_BELOW = 32  # filters per width under which one convolution for all widths is the faster (see above)
+
 
 class TextCNNForInference(nn.Module):
     """The TextCNN's eval-mode forward (embedding, convolutions, max over time, classifier), restructured for speed.
@@ -36,8 +40,10 @@ class TextCNNForInference(nn.Module):
     source model do not reach it; it has no loss, no dropout and no training mode.
     """
 
-    def __init__(self, model: nn.Module, dtype: torch.dtype | None = None, fuse_widths: bool = True):
+    def __init__(self, model: nn.Module, dtype: torch.dtype | None = None, fuse_widths: bool | None = None):
         super().__init__()
+        if fuse_widths is None:
+            fuse_widths = model.config.num_filters < FUSE_BELOW
         dtype = dtype or model.embedding.weight.dtype
         self.config = model.config
         self.widths = [int(k) for k in model.config.filter_sizes]
@@ -72,8 +78,9 @@ class TextCNNForInference(nn.Module):
         if input_ids.shape[1] < widest:  # as the training forward: a text shorter than a filter keeps one window
             extra = widest - input_ids.shape[1]
             input_ids = F.pad(input_ids, (0, extra), value=self.pad_token_id)
-            attention_mask = F.pad(attention_mask if attention_mask is not None else torch.ones_like(input_ids[:, :-extra]),
-                                   (0, extra), value=0)
+            if attention_mask is None:
+                attention_mask = torch.ones_like(input_ids[:, :-extra])
+            attention_mask = F.pad(attention_mask, (0, extra), value=0)
         padded = attention_mask is not None and not bool(attention_mask.all())
         embedded = self.embedding(input_ids)  # (batch, tokens, embedding_dim)
         if padded:
@@ -106,7 +113,8 @@ def _channels_last(weight: torch.Tensor) -> nn.Parameter:
     return nn.Parameter(weight.unsqueeze(2).contiguous(memory_format=torch.channels_last), requires_grad=False)
 
 
-def fuse_for_inference(model: nn.Module, dtype: torch.dtype | None = None, fuse_widths: bool = True) -> nn.Module:
+def fuse_for_inference(model: nn.Module, dtype: torch.dtype | None = None,
+                       fuse_widths: bool | None = None) -> nn.Module:
     """The TextCNN `model` (dense, masked or shrunk by `shrink_model`) as a `TextCNNForInference`: same logits up to
     float rounding, for inference only.
 
@@ -114,14 +122,16 @@ def fuse_for_inference(model: nn.Module, dtype: torch.dtype | None = None, fuse_
         model: a `TextCNNForSequenceClassification`.
         dtype: the compute dtype (default: the model's); `torch.bfloat16` runs the convolutions in bf16 (logits are
             returned as float32).
-        fuse_widths: one convolution for all filter widths (zero-padded kernels) instead of one per width.
+        fuse_widths: one convolution for all filter widths (zero-padded kernels) instead of one per width; None
+            (default): fused below `FUSE_BELOW` filters per width.
 
     Raises `LTHInputError` for any other model: only the TextCNN has an inference path.
     """
     from ..models.modeling_text_cnn import TextCNNForSequenceClassification
 
     if not isinstance(model, TextCNNForSequenceClassification):
-        raise LTHInputError(f"fuse_for_inference knows TextCNNForSequenceClassification only, got {type(model).__name__}")
+        raise LTHInputError("fuse_for_inference knows TextCNNForSequenceClassification only, got "
+                            f"{type(model).__name__}")
     if dtype is not None and not dtype.is_floating_point:
         raise LTHInputError(f"fuse_for_inference: dtype must be a floating-point dtype, got {dtype}")
     return TextCNNForInference(model, dtype=dtype, fuse_widths=fuse_widths)
