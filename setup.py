@@ -46,7 +46,7 @@ setup(
         # e.g. `pip install torch==2.9.0 torch-xla==2.9.0` (see docs/how-to/devices.md).
         "tpu": ["torch-xla"],
     },
-    entry_points={"console_scripts": ["hf-lth-run=hf_lth.run:cli", "hf-lth-report=hf_lth.report:main",
+    entry_points={"console_scripts": ["hf-lth-run=hf_lth.run:cli", "hf-lth-report=hf_lth.report.cli:main",
                                       "hf-lth-analyze=hf_lth.analysis.cli:main", "hf-lth-study=hf_lth.study.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

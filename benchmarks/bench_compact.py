@@ -3,7 +3,7 @@
 
 For each model, the weights are pruned to 90% by global magnitude over hf_lth's default scope and zeroed, then
 written twice: `save_pretrained` (the dense `model.safetensors` of a ticket folder, the anchor) and
-`hf_lth.compact.save_compact` (`model.compact.safetensors`). The compact file is loaded back and compared with
+`hf_lth.storage.compact.save_compact` (`model.compact.safetensors`). The compact file is loaded back and compared with
 the model's state dict tensor by tensor (`torch.equal`); the saving and loading times are medians of a few runs.
 
     python benchmarks/bench_compact.py           # CNN, LSTM, tiny BERT, BERT-base (about a minute)
@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from hf_lth import TicketMask, prune, resolve_prune_scope  # noqa: E402
-from hf_lth.compact import load_compact, save_compact  # noqa: E402
+from hf_lth.storage.compact import load_compact, save_compact  # noqa: E402
 
 BERT_WITH_EMBEDDINGS = r"layer\.\d+\..*\.weight$,word_embeddings\.weight$,!LayerNorm"
 

@@ -36,8 +36,8 @@ from datasets import DatasetDict  # noqa: E402
 from transformers import PreTrainedTokenizerBase  # noqa: E402
 
 from hf_lth import LTHTrainer  # noqa: E402
-from hf_lth.data import DataArguments, load_text_classification_data, tokenize_dataset  # noqa: E402
-from hf_lth.tokenization import train_word_tokenizer, train_wordpiece_tokenizer  # noqa: E402
+from hf_lth.data.loading import DataArguments, load_text_classification_data, tokenize_dataset  # noqa: E402
+from hf_lth.data.tokenization import train_word_tokenizer, train_wordpiece_tokenizer  # noqa: E402
 
 
 def timed(fn, *args, **kwargs):

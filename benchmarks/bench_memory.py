@@ -68,10 +68,10 @@ def child(config: str, quick: bool, steps: int, workdir: str) -> None:
     from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments, default_data_collator
     from transformers.utils import logging as hf_logging
 
-    import hf_lth.trainer as lth_trainer_module
+    import hf_lth.engine.trainer as lth_trainer_module
     from hf_lth import LTHArguments, LTHTrainer
-    from hf_lth.callbacks import RewindPointCallback, TicketMaskCallback
-    from hf_lth.experiment import ExperimentFolder
+    from hf_lth.engine.callbacks import RewindPointCallback, TicketMaskCallback
+    from hf_lth.storage.folder import ExperimentFolder
     from hf_lth.structure import Unstructured
 
     hf_logging.set_verbosity_error()

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import torch  # noqa: E402
 
-from hf_lth.masks import TicketMask  # noqa: E402
-from hf_lth.pruning import num_to_prune, prune  # noqa: E402
+from hf_lth.pruning.masks import TicketMask  # noqa: E402
+from hf_lth.pruning.strategies import num_to_prune, prune  # noqa: E402
 
 METHODS = ("hf_lth", "torch_prune", "kthvalue", "sort")
 

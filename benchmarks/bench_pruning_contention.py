@@ -26,21 +26,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 import torch  # noqa: E402
 
-import hf_lth.pruning as current  # noqa: E402
-from hf_lth.masks import TicketMask  # noqa: E402
+import hf_lth.pruning.strategies as current  # noqa: E402
+from hf_lth.pruning.masks import TicketMask  # noqa: E402
 
 EARLIER_COMMIT = "38551f4"
 
 
 def earlier_pruning():
-    """hf_lth/pruning.py as of EARLIER_COMMIT, as a module of the hf_lth package (None without git history)."""
+    """hf_lth/pruning.py as of EARLIER_COMMIT, as a module of the hf_lth.pruning package (None without git history)."""
     try:
         source = subprocess.run(["git", "show", f"{EARLIER_COMMIT}:hf_lth/pruning.py"], capture_output=True, text=True,
                                 check=True, cwd=common.REPO_ROOT).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    module = types.ModuleType("hf_lth._pruning_earlier")
-    module.__package__ = "hf_lth"
+    source = source.replace("from .errors import", "from ..errors import")  # it lay beside masks.py, one level up
+    module = types.ModuleType("hf_lth.pruning._strategies_earlier")
+    module.__package__ = "hf_lth.pruning"
     exec(compile(source, f"{EARLIER_COMMIT}:hf_lth/pruning.py", "exec"), module.__dict__)  # noqa: S102
     return module
 

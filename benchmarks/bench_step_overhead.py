@@ -53,9 +53,9 @@ from transformers import (  # noqa: E402
 from transformers.utils import logging as hf_logging  # noqa: E402
 
 from hf_lth import LTHArguments, LTHTrainer, TicketMask, prune, resolve_prune_scope  # noqa: E402
-from hf_lth import callbacks as callbacks_module  # noqa: E402
-from hf_lth.callbacks import TicketMaskCallback  # noqa: E402
-from hf_lth.model_loading import MODEL_PRESETS  # noqa: E402
+from hf_lth.engine import callbacks as callbacks_module  # noqa: E402
+from hf_lth.engine.callbacks import TicketMaskCallback  # noqa: E402
+from hf_lth.loading.models import MODEL_PRESETS  # noqa: E402
 from hf_lth.models import TextCNNConfig, TextCNNForSequenceClassification, TextRNNConfig, TextRNNForSequenceClassification  # noqa: E402
 
 CONFIGS = ("plain", "lth", "torch_prune", "plain_again")  # plain_again: an A/A control of the method

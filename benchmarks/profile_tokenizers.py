@@ -21,7 +21,7 @@ import common  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from tokenizers import normalizers  # noqa: E402
 
-from hf_lth.tokenization import BR_TAG, train_word_tokenizer, train_wordpiece_tokenizer  # noqa: E402
+from hf_lth.data.tokenization import BR_TAG, train_word_tokenizer, train_wordpiece_tokenizer  # noqa: E402
 
 
 def main(argv=None) -> list[common.Row]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hf_lth.report import load_results
+from hf_lth.report.results import load_results
 from hf_lth.stats.intervals import seed_interval
 from hf_lth.stats.lookup import round_predictions
 from hf_lth.study import load_study

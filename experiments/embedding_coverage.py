@@ -19,8 +19,8 @@ from datasets import Dataset
 from transformers import PreTrainedTokenizerFast
 
 from hf_lth import LTHInputError, load_ticket_mask
-from hf_lth.experiment import ExperimentFolder
-from hf_lth.masks import MASK_FILE
+from hf_lth.pruning.masks import MASK_FILE
+from hf_lth.storage.folder import ExperimentFolder
 
 
 def embedding_mask(folder: Path, name: str = "embedding.weight") -> torch.Tensor:

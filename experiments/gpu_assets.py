@@ -328,7 +328,7 @@ def report_sizes(out: Path, budget_mib: float) -> bool:
 def build(out: Path, data: Path, max_length: int) -> None:
     from transformers import AutoTokenizer
 
-    from hf_lth.pretrained import pretrained_preset_path
+    from hf_lth.loading.pretrained import pretrained_preset_path
 
     out.mkdir(parents=True, exist_ok=True)
     manifest_path = out / MANIFEST
@@ -360,8 +360,8 @@ def build_tiny(out: Path, rows: int = 100, max_length: int = 32) -> None:
     import pyarrow.parquet as pq
     from transformers import BertConfig, BertModel
 
-    from hf_lth.data import SAMPLE_FILES
-    from hf_lth.tokenization import train_wordpiece_tokenizer
+    from hf_lth.data.loading import SAMPLE_FILES
+    from hf_lth.data.tokenization import train_wordpiece_tokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     texts = pq.read_table(SAMPLE_FILES["train"], columns=["text"]).column("text").to_pylist()

@@ -136,7 +136,7 @@ pack() {  # every run's records without weights -> $OUT/gpu_study.tar.gz; logs a
     timeout 60 "$PY" - "$stage/gpu_study/${NAME}_seeds" "${dirs[@]}" >> "$DRIVER_LOG" 2>&1 <<'EOF' || log "reports failed"
 import contextlib, sys
 from pathlib import Path
-from hf_lth.report import main, write_report
+from hf_lth.report.cli import main, write_report
 summary, dirs = sys.argv[1], sys.argv[2:]
 for d in dirs:
     report = Path(d, "report.md")
@@ -180,7 +180,7 @@ log "gpu_study.sh start: tiny=$TINY seeds=[$SEEDS] budget=${BUDGET}s GPU: $(gpu_
 
 # --- the Python packages this machine lacks (datasets, evaluate, ...), from $ASSETS/wheels ---------------------
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
-SMOKE='import datasets, evaluate, hf_lth.metrics as m; m.load_metric("accuracy"); m.load_metric("f1")'
+SMOKE='import datasets, evaluate, hf_lth.engine.metrics as m; m.load_metric("accuracy"); m.load_metric("f1")'
 install_wheels() {  # SITE WHEEL... : pip install --target; without pip, unzip them (pure-Python wheels)
   local site=$1; shift
   if "$PY" -m pip --version > /dev/null 2>&1; then
@@ -217,7 +217,7 @@ if [ "$TINY" = 1 ] && [ ! -f "$ASSETS/assets.json" ]; then  # built while the en
   TINY_ASSETS_PID=$!
 fi
 "$PY" - > "$LOGS/versions.txt" 2>&1 <<'EOF'
-import platform, torch, transformers, accelerate, tokenizers, datasets, evaluate, hf_lth.metrics as m
+import platform, torch, transformers, accelerate, tokenizers, datasets, evaluate, hf_lth.engine.metrics as m
 m.load_metric("accuracy"); m.load_metric("f1")
 print("python", platform.python_version(), "| torch", torch.__version__, "| transformers", transformers.__version__,
       "| accelerate", accelerate.__version__, "| tokenizers", tokenizers.__version__, "| datasets", datasets.__version__,

@@ -45,7 +45,7 @@ from hf_lth import (
     tokenize_dataset,
     write_report,
 )
-from hf_lth.model_loading import check_model_sources
+from hf_lth.loading.models import check_model_sources
 from hf_lth.progress import library_progress_bars, set_log_level
 
 logger = logging.getLogger("hf_lth.run")

@@ -113,7 +113,7 @@ def _stop_after_checkpoint(folder: str, step: int) -> None:
 
 
 def _stop_before_ticket(index: int) -> None:
-    from hf_lth.experiment import ExperimentFolder
+    from hf_lth.storage.folder import ExperimentFolder
 
     write_round = ExperimentFolder.write_round
 

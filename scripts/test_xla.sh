@@ -26,7 +26,7 @@ fi
 CONSTRAINTS="$(mktemp)"
 trap 'rm -f "$CONSTRAINTS"' EXIT
 printf 'torch==%s\ntorch-xla==%s\n' "$TORCH_VERSION" "$TORCH_VERSION" > "$CONSTRAINTS"
-if ! "$PY" -c "import hf_lth.trainer" 2>/dev/null; then  # the package itself imports lazily: check a real module
+if ! "$PY" -c "import hf_lth.engine.trainer" 2>/dev/null; then  # the package itself imports lazily: check a real module
     "$PY" -m pip install --quiet -c "$CONSTRAINTS" -e "$ROOT"
 fi
 "$PY" -c "import torch, torch_xla; print('torch', torch.__version__, '| torch_xla', torch_xla.__version__)"

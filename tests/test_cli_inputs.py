@@ -440,7 +440,7 @@ def test_a_misspelled_model_fails_in_seconds_without_network_naming_the_preset(t
     assert len(lines) == 1 and lines[0].startswith("error: --model_name_or_path 'lstn' is not a preset (did you mean "
                                                    "'lstm'?), not a local folder"), run.stderr[-2000:]
     # How long it takes is measured, not asserted (a loaded machine would make a timed assert flaky): the Hub is
-    # asked once, without retries (tests/test_model_loading.py), and the time goes to the log of this test.
+    # asked once, without retries (tests/loading/test_models.py), and the time goes to the log of this test.
     print(f"a misspelled model failed in {took:.1f} s")
     assert not (tmp_path / "out").exists()
 

@@ -36,9 +36,9 @@ from transformers import TrainerCallback
 
 from helpers.cli import TINY, Run, run_cli, training_steps_logged
 from helpers.tiny import tiny_bert
-from hf_lth.arguments import LTHArguments
-from hf_lth.masks import MASK_FILE, TicketMask
-from hf_lth.trainer import LTHTrainer
+from hf_lth.engine.trainer import LTHTrainer
+from hf_lth.pruning.masks import MASK_FILE, TicketMask
+from hf_lth.settings.arguments import LTHArguments
 
 STEPS_PER_ROUND = 8  # 64 rows / batch 8, one epoch
 REWIND_STEP = 2
@@ -359,7 +359,7 @@ def test_stale_temporary_folders_and_checkpoints_are_cleared_on_resume(tmp_path,
 def test_an_interrupted_overwrite_never_leaves_a_round_that_looks_finished(tmp_path, monkeypatch):
     """Replacing a folder (atomic_dir onto an existing round) must never expose a partial folder under the final
     name, even if the process dies while the old folder is being removed."""
-    from hf_lth import io as hf_io
+    from hf_lth.storage import atomic as hf_io
 
     target = tmp_path / "round_00"
     target.mkdir()
@@ -390,7 +390,7 @@ def test_claim_protects_finished_work_and_lets_an_empty_experiment_go(tmp_path):
     """Another experiment is refused while the folder holds a finished round or a complete Trainer checkpoint;
     a folder whose experiment got nowhere (settings only, a broken checkpoint) is taken over."""
     from hf_lth.errors import LTHInputError
-    from hf_lth.experiment import SETTINGS_FILE, ExperimentFolder
+    from hf_lth.storage.folder import SETTINGS_FILE, ExperimentFolder
 
     folder = ExperimentFolder(tmp_path / "run")
     folder.claim({"seed": 1}, {})

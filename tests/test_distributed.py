@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from helpers.cli import REPO_ROOT, TINY, cli_env
-from hf_lth.masks import MASK_FILE, TicketMask
+from hf_lth.pruning.masks import MASK_FILE, TicketMask
 
 pytestmark = pytest.mark.slow  # every test starts torchrun's two processes
 

@@ -9,7 +9,7 @@ import pytest
 
 from helpers.cli import REPO_ROOT, TINY, cli_env
 
-from hf_lth.data import DATASET_PRESETS, SHIPPED_SAMPLES
+from hf_lth.data.loading import DATASET_PRESETS, SHIPPED_SAMPLES
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 import run_lth  # noqa: E402

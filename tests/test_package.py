@@ -31,7 +31,7 @@ def test_the_type_checking_imports_list_the_same_names():
 @pytest.mark.slow
 def test_importing_a_light_module_loads_nothing_heavy_and_the_first_name_registers_the_models():
     code = (
-        "import sys, hf_lth, hf_lth.errors, hf_lth.report\n"
+        "import sys, hf_lth, hf_lth.errors, hf_lth.report.cli\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'matplotlib'}))\n"
         "from hf_lth import TicketMask\n"
         "from transformers import AutoConfig\n"

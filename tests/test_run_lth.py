@@ -10,7 +10,7 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, TrainingArguments
 
-from hf_lth.masks import TicketMask
+from hf_lth.pruning.masks import TicketMask
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "run_lth.py"
 TINY = {

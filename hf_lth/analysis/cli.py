@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 from ..errors import LTHInputError
-from ..experiment import ExperimentFolder
-from ..io import write_json_atomic
-from ..masks import MASK_FILE, TicketMask
-from ..report import load_results
+from ..pruning.masks import MASK_FILE, TicketMask
+from ..report.results import load_results
+from ..storage.atomic import write_json_atomic
+from ..storage.folder import ExperimentFolder
 from .masks import overlap_between_lines, overlap_between_seeds
 from .plots import plot_overlap, plot_sparsity_heatmap, plot_vocabulary
 from .vocabulary import embedding_row_survival

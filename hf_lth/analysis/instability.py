@@ -21,10 +21,10 @@ from typing import Any
 
 import torch
 
-from ..experiment import ExperimentFolder
-from ..io import write_json_atomic
-from ..masks import MASK_FILE, TicketMask
 from ..progress import library_progress_bars
+from ..pruning.masks import MASK_FILE, TicketMask
+from ..storage.atomic import write_json_atomic
+from ..storage.folder import ExperimentFolder
 
 # The training settings of round 0 that a copy reuses (the rest stay TrainingArguments' defaults).
 TRAINING_SETTINGS = (
@@ -48,7 +48,7 @@ class ExperimentReplay:
     """Rebuilds an experiment's data, model and Trainer settings from its folder, to train copies of round 0."""
 
     def __init__(self, folder: str | Path):
-        from ..data import DataArguments, load_text_classification_data, tokenize_dataset
+        from ..data.loading import DataArguments, load_text_classification_data, tokenize_dataset
         from ..models import TextCNNConfig  # noqa: F401  (registers the custom classes with the Auto classes)
 
         self.folder = ExperimentFolder(folder)
@@ -77,11 +77,11 @@ class ExperimentReplay:
         """Train a copy from `start` (step `offset` of round 0) under `mask` to round 0's last step."""
         from transformers import PrinterCallback
 
-        from ..arguments import LTHArguments
-        from ..data import build_data_collator
-        from ..metrics import compute_metrics
+        from ..data.loading import build_data_collator
+        from ..engine.metrics import compute_metrics
+        from ..engine.trainer import LTHTrainer
         from ..rewinding import RoundPlan
-        from ..trainer import LTHTrainer
+        from ..settings.arguments import LTHArguments
 
         model = self.model()
         model.load_state_dict(start)

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LTHInputError
-from ..experiment import ExperimentFolder
-from ..masks import MASK_FILE, TicketMask
-from ..report import load_results
+from ..pruning.masks import MASK_FILE, TicketMask
+from ..report.results import load_results
+from ..storage.folder import ExperimentFolder
 
 
 def shared_tensors(a: TicketMask, b: TicketMask, exclude: Iterable[str] = ()) -> list[str]:

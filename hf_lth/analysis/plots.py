@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_path
+from ..storage.atomic import atomic_path
 
 
 def _pyplot():

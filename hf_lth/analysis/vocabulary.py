@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from ..masks import TicketMask
+from ..pruning.masks import TicketMask
 
 
 def embedding_row_survival(mask: TicketMask, name: str, tokens: list[str], bands: int = 10, notable: int = 20,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     import torch
 
-    from ..masks import TicketMask
+    from ..pruning.masks import TicketMask
     from ..rewinding import Rewind
     from ..structure import Granularity
 

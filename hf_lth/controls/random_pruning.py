@@ -4,8 +4,8 @@ ticket, the same count in every group for N:M), from the ticket's starting weigh
 
 from __future__ import annotations
 
-from ..pruning import random_mask_like
-from ..weights import load_state_in_place
+from ..pruning.strategies import random_mask_like
+from ..storage.weights import load_state_in_place
 from .base import Control, register_control
 
 

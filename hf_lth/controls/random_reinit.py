@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from ..weights import load_state_in_place
+from ..storage.weights import load_state_in_place
 from .base import Control, register_control
 
 

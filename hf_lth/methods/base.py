@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import LTHInputError
 
 if TYPE_CHECKING:
-    from ..masks import TicketMask
-    from ..round_state import RoundState
+    from ..engine.round_state import RoundState
+    from ..pruning.masks import TicketMask
 
 METHODS: dict[str, type[LineMethod]] = {}
 

@@ -1,6 +1,6 @@
 """`early_bird`: early-bird tickets (You et al., 2020): a dense phase replaying round 0 from the line's rewind point,
-stopped once the magnitude mask at `lth_target_sparsity` stops changing (`hf_lth.early_bird`), then one round under
-that mask."""
+stopped once the magnitude mask at `lth_target_sparsity` stops changing (`hf_lth.pruning.early_bird`), then one round
+under that mask."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from ..errors import LTHInputError
 from .base import LineMethod, register_method
+
 
 @dataclass
 class EarlyBirdSettings:
@@ -47,8 +48,7 @@ class EarlyBird(LineMethod):
         """Replay round 0's dense training from the line's rewind point (same seed, same schedule) until the mask
         at the target sparsity stops changing; that mask. An interrupted search starts again (it keeps no
         checkpoint)."""
-        from ..early_bird import EarlyBirdCallback, describe
-        from ..round_state import RoundState
+        from ..pruning.early_bird import EarlyBirdCallback, describe
 
         args, settings = self.args, self.settings
         engine.load_weights(engine.rewind.start_state(engine.folder, 1), "the start of the early-bird search")
@@ -56,7 +56,7 @@ class EarlyBird(LineMethod):
                                     settings.lth_eb_epsilon, settings.lth_eb_window, engine.initial_mask,
                                     seed=args.seed + 1)
         # round 0's seed and mask: the search follows round 0's data order
-        search = RoundState(round.index, engine.initial_mask, plan=round.plan, seed=args.seed, callbacks=[watcher])
+        search = round.detached(engine.initial_mask, seed=args.seed, callbacks=[watcher])
         steps = engine.train_detached(search, output_dir=engine.folder.search_dir)
         round.record.update(describe(watcher, steps))
         return watcher.mask

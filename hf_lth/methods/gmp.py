@@ -1,5 +1,5 @@
 """`gmp`: gradual magnitude pruning (Zhu & Gupta, 2017): one round from the rewind point that prunes while it trains,
-up to `lth_target_sparsity` on the cubic schedule (`hf_lth.gradual`)."""
+up to `lth_target_sparsity` on the cubic schedule (`hf_lth.pruning.gradual`)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ class GMP(LineMethod):
         return start, end
 
     def next_mask(self, engine, round):
-        from ..gradual import GradualPruningCallback
+        from ..pruning.gradual import GradualPruningCallback
 
         start, end = self.span(engine.round_steps(round.plan))
         callback = GradualPruningCallback(engine.pruner, self.args.lth_target_sparsity, start, end,
@@ -59,6 +59,6 @@ class GMP(LineMethod):
         return round.mask  # the mask it starts with: pruned while the round trains
 
     def resumed_mask(self, checkpoint):
-        from ..gradual import saved_mask
+        from ..pruning.gradual import saved_mask
 
         return saved_mask(checkpoint)

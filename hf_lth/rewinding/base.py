@@ -10,7 +10,7 @@ from ..errors import LTHInputError
 if TYPE_CHECKING:
     import torch
 
-    from ..experiment import ExperimentFolder
+    from ..storage.folder import ExperimentFolder
 
 REWINDS: dict[str, type[Rewind]] = {}
 

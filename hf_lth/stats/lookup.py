@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..experiment import BRANCHES_DIR, ExperimentFolder
-from ..predictions import SplitPredictions, load_predictions
+from ..storage.folder import BRANCHES_DIR, ExperimentFolder
+from ..storage.predictions import SplitPredictions, load_predictions
 
 
 def line_root(folder: str | Path, branch: str | None) -> Path:

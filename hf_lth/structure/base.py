@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 import torch
 
 from ..errors import LTHInputError
-from ..masks import TicketMask
-from ..pruning import PRUNING_STRATEGIES, PruningStrategy, prune, random_mask_like
+from ..pruning.masks import TicketMask
+from ..pruning.strategies import PRUNING_STRATEGIES, PruningStrategy, prune, random_mask_like
 
 GRANULARITIES: dict[str, type[Granularity]] = {}
 
@@ -22,7 +22,8 @@ class Granularity:
     registered twice). It sets
 
     - `name`: its kind, e.g. `"channel"`; `spec`: how `--lth_granularity` writes it (`"N:M"` for `2:4`, `4:8`, ...);
-    - `strategies`: the `--lth_strategy` values it prunes by (None: every registered strategy, `hf_lth.pruning`);
+    - `strategies`: the `--lth_strategy` values it prunes by (None: every registered strategy,
+      `hf_lth.pruning.strategies`);
     - `shrinkable`: whether its tickets shrink into smaller dense models (`hf_lth.structure.shrink_model`);
 
     and implements `prune(strategy, weights, mask, fraction, seed)` and `random_like(mask, seed)`. Where the defaults
@@ -126,7 +127,7 @@ def parse_granularity(spec: str) -> Granularity:
 
 @register_granularity
 class Unstructured(Granularity):
-    """Weights pruned one by one by any registered strategy (`hf_lth.pruning`)."""
+    """Weights pruned one by one by any registered strategy (`hf_lth.pruning.strategies`)."""
 
     name = "unstructured"
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 import torch
 
 from ..errors import LTHInputError
-from ..masks import TicketMask
-from ..pruning import num_to_prune
+from ..pruning.masks import TicketMask
+from ..pruning.strategies import num_to_prune
 from .base import Granularity, register_granularity
 from .units import UnitSet, find_unit_sets
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import torch
 
 from ..errors import LTHInputError
-from ..masks import TicketMask
+from ..pruning.masks import TicketMask
 from .base import Granularity, register_granularity
 
 _NM = re.compile(r"^(\d+):(\d+)$")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import LTHInputError
-from ..masks import TicketMask
+from ..pruning.masks import TicketMask
 from .channel import set_units, unit_alive, unit_sets_in
 from .units import UnitSet, find_unit_sets
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ..errors import LTHInputError
-from ..flags import split_list
+from ..settings.flags import split_list
 from .publish import publish_study
 from .runner import run_studies
 from .spec import load_study

@@ -13,8 +13,8 @@ import filecmp
 import shutil
 from pathlib import Path
 
-from ..experiment import ExperimentFolder
-from ..paths import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE, RESULTS_FILE
+from ..storage.folder import ExperimentFolder
+from ..storage.paths import BRANCHES_PLOT_FILE, PLOT_FILE, REPORT_FILE, RESULTS_FILE
 from .spec import Study
 
 _LINE_FILES = (RESULTS_FILE, REPORT_FILE, PLOT_FILE, BRANCHES_PLOT_FILE)

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..experiment import BRANCHES_DIR, RESULTS_FILE
 from ..stats.intervals import Interval, combine_seeds, example_interval, paired_difference
 from ..stats.lookup import round_predictions
 from ..stats.verdicts import is_degenerate
+from ..storage.folder import BRANCHES_DIR, RESULTS_FILE
 from .spec import Line, Study
 
 Z95 = 1.959964

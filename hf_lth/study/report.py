@@ -262,10 +262,10 @@ def _table(cells: list[Cell], metric: str) -> str:
 
 def plot_study(study: Study, path: str | Path) -> Path:
     """Test score against sparsity per line (mean over seeds with its 95% band), controls as points with bars."""
-    from ..report import _new_figure, _save_figure
+    from ..report.plots import new_figure, save_figure
 
     cells, metric, _ = study_cells(study, (study.report.metrics or [None])[0])
-    fig, ax = _new_figure()
+    fig, ax = new_figure()
     for line in dict.fromkeys(cell.line for cell in cells):
         mine = [c for c in cells if c.line == line and c.test is not None]
         if line != "main":
@@ -281,7 +281,7 @@ def plot_study(study: Study, path: str | Path) -> Path:
                 ax.errorbar(100 * c.sparsity, 100 * value, yerr=100 * (entry["test"].high - entry["test"].estimate),
                             fmt=marker, color="grey", capsize=3,
                             label=f"{CONTROL_LABELS[kind]} ({line})" if c is points[0][0] else None)
-    return _save_figure(fig, ax, "test", f"{study.name}: mean over seeds, 95% interval", path, metric)
+    return save_figure(fig, ax, "test", f"{study.name}: mean over seeds, 95% interval", path, metric)
 
 
 def write_report(study: Study, out: str | Path) -> tuple[Path, Path, str]:

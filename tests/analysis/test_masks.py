@@ -5,7 +5,7 @@ import torch
 
 from hf_lth import LTHInputError
 from hf_lth.analysis import expected_random_iou, iou
-from hf_lth.masks import TicketMask
+from hf_lth.pruning.masks import TicketMask
 
 
 def mask(**rows) -> TicketMask:

@@ -6,8 +6,8 @@ import pandas as pd
 import torch
 
 from hf_lth.analysis import embedding_row_survival
-from hf_lth.masks import TicketMask
-from hf_lth.tokenization import train_word_tokenizer
+from hf_lth.data.tokenization import train_word_tokenizer
+from hf_lth.pruning.masks import TicketMask
 
 
 def test_word_tokenizer_numbers_words_by_frequency(sample_data_dir):

@@ -58,7 +58,7 @@ sys.addaudithook(_audit)
 
 import torch  # noqa: E402
 
-from hf_lth.trainer import LTHTrainer  # noqa: E402
+from hf_lth.engine.trainer import LTHTrainer  # noqa: E402
 
 
 def _weights_digest(model: torch.nn.Module) -> str:

@@ -6,9 +6,9 @@ import torch
 from datasets import Dataset
 from transformers import BertConfig, BertForSequenceClassification, TrainerCallback
 
-from hf_lth.arguments import LTHArguments
-from hf_lth.metrics import compute_metrics
-from hf_lth.trainer import LTHTrainer
+from hf_lth.engine.metrics import compute_metrics
+from hf_lth.engine.trainer import LTHTrainer
+from hf_lth.settings.arguments import LTHArguments
 
 
 def tiny_bert(seed: int = 0, **config_kwargs) -> BertForSequenceClassification:

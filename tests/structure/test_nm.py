@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from hf_lth.errors import LTHInputError
-from hf_lth.masks import TicketMask
-from hf_lth.scope import resolve_prune_scope
+from hf_lth.pruning.masks import TicketMask
+from hf_lth.pruning.scope import resolve_prune_scope
 from hf_lth.structure import get_granularity
 
 from .models import MODELS

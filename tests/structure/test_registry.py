@@ -9,13 +9,13 @@ import pytest
 
 from helpers.tiny import make_trainer, tiny_bert
 
-from hf_lth.arguments import LTHArguments
+from hf_lth.engine.trainer import LTHTrainer
 from hf_lth.errors import LTHInputError
-from hf_lth.experiment import ExperimentFolder
-from hf_lth.masks import MASK_FILE, TicketMask
-from hf_lth.pruning import PRUNING_STRATEGIES, register_strategy
+from hf_lth.pruning.masks import MASK_FILE, TicketMask
+from hf_lth.pruning.strategies import PRUNING_STRATEGIES, register_strategy
+from hf_lth.settings.arguments import LTHArguments
+from hf_lth.storage.folder import ExperimentFolder
 from hf_lth.structure import GRANULARITIES, check_granularity, get_granularity, register_granularity
-from hf_lth.trainer import LTHTrainer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "how-to" / "methods.md"
 

@@ -4,9 +4,9 @@ from transformers import AutoModelForSequenceClassification
 
 import hf_lth.models  # noqa: F401  (registers TextCNN / TextRNN with the Auto classes)
 from hf_lth.errors import LTHInputError
-from hf_lth.masks import TicketMask
-from hf_lth.pruning import prune
-from hf_lth.scope import resolve_prune_scope
+from hf_lth.pruning.masks import TicketMask
+from hf_lth.pruning.scope import resolve_prune_scope
+from hf_lth.pruning.strategies import prune
 from hf_lth.structure import get_granularity, shrink_model
 
 from .models import MODELS

@@ -5,8 +5,8 @@ import torch
 
 from helpers.tiny import make_trainer, tiny_bert
 
-from hf_lth.experiment import ExperimentFolder
-from hf_lth.masks import MASK_FILE, TicketMask
+from hf_lth.pruning.masks import MASK_FILE, TicketMask
+from hf_lth.storage.folder import ExperimentFolder
 from hf_lth.structure import get_granularity, shrink_model
 from hf_lth.structure.channel import unit_alive
 
@@ -68,7 +68,7 @@ def test_granularity_is_a_line_setting(tmp_path, dataset):
 def test_a_staged_shrunk_ticket_loads_smaller_without_hf_lth_state_and_gives_the_same_logits(tmp_path, dataset):
     from transformers import AutoModelForSequenceClassification
 
-    from hf_lth.hub import stage_ticket
+    from hf_lth.hub.tickets import stage_ticket
 
     make_trainer(tmp_path, dataset, lth_granularity="channel", lth_prune_rate=0.5).find_tickets()
     staged = stage_ticket(tmp_path / "run", tmp_path / "staged", round_index=2, shrink=True)

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from hf_lth.predictions import SplitPredictions, save_predictions
+from hf_lth.storage.predictions import SplitPredictions, save_predictions
 from hf_lth.study.report import study_cells, study_table
 from hf_lth.study.spec import Line, Study
 
