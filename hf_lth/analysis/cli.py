@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from ..errors import LTHInputError
-from ..pruning.masks import MASK_FILE, TicketMask
+from ..pruning.masks import TicketMask
 from ..report.results import load_results
 from ..storage.atomic import write_json_atomic
 from ..storage.folder import ExperimentFolder
@@ -67,8 +67,8 @@ def _vocabulary(folder: Path, index: int) -> dict | None:
     """Embedding-row survival of the main line's round `index`, if it prunes a word embedding."""
     from tokenizers import Tokenizer
 
-    round_dir = ExperimentFolder(folder).round_dir(index)
-    mask = TicketMask.load(round_dir / MASK_FILE)
+    experiment = ExperimentFolder(folder)
+    round_dir, mask = experiment.round_dir(index), TicketMask.load(experiment.mask_path(index))
     record = load_results(folder)["rounds"][index]
     embeddings = [n for n in record.get("embedding_parameters", []) if n in set(mask) and "position" not in n]
     if not embeddings:

@@ -6,7 +6,7 @@ validation error is measured at `points` evenly spaced points of the straight li
 instability is the largest error on that path minus the mean of the two endpoints' errors. A ticket whose
 instability is near 0 at step K is "stable": rewinding to K finds the same basin whatever the data order.
 
-The experiment's data, training settings and model are rebuilt from its folder (`lth_experiment.json`, round 0's
+The experiment's data, training settings and model are rebuilt from its folder (its recorded settings, round 0's
 model and tokenizer); nothing else is needed. Each finished (K, round) pair is written to the output JSON at once,
 so an interrupted analysis resumes where it stopped.
 """
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from ..progress import library_progress_bars
-from ..pruning.masks import MASK_FILE, TicketMask
+from ..pruning.masks import TicketMask
 from ..storage.atomic import write_json_atomic
 from ..storage.folder import ExperimentFolder
 
@@ -48,14 +48,15 @@ class ExperimentReplay:
     """Rebuilds an experiment's data, model and Trainer settings from its folder, to train copies of round 0."""
 
     def __init__(self, folder: str | Path):
-        from ..data.loading import DataArguments, load_text_classification_data, tokenize_dataset
+        from ..data.loading import load_text_classification_data, tokenize_dataset
         from ..models import TextCNNConfig  # noqa: F401  (registers the custom classes with the Auto classes)
+        from ..settings.identity import data_arguments
 
         self.folder = ExperimentFolder(folder)
-        settings = json.loads(self.folder.settings_path.read_text(encoding="utf-8"))["trunk"]
+        settings = self.folder.trunk_settings()
         self.settings = settings
         self.round0 = self.folder.record(0)
-        data_args = DataArguments(**{k.removeprefix("data."): v for k, v in settings.items() if k.startswith("data.")})
+        data_args = data_arguments(settings)
         from transformers import AutoTokenizer
 
         round_dir = self.folder.round_dir(0)
@@ -130,7 +131,7 @@ def run_instability(folder: str | Path, steps: list[int], rounds: list[int], out
             if key in results["runs"]:
                 continue
             replay = replay or ExperimentReplay(folder)
-            mask = TicketMask.load(experiment.round_dir(index) / MASK_FILE) if index else None
+            mask = TicketMask.load(experiment.mask_path(index)) if index else None
             start = experiment.read_rewind_point(step)
             if mask is not None:
                 start = {k: v * mask[k] if k in mask else v for k, v in start.items()}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LTHInputError
-from ..pruning.masks import MASK_FILE, TicketMask
+from ..pruning.masks import TicketMask
 from ..report.results import load_results
 from ..storage.folder import ExperimentFolder
 
@@ -51,7 +51,7 @@ def expected_random_iou(a: TicketMask, b: TicketMask, exclude: Iterable[str] = (
 def line_masks(folder: str | Path, line: str | None = None) -> dict[int, TicketMask]:
     """The mask of every finished pruned round of one line (`line`: None for the main line, else a branch)."""
     experiment = ExperimentFolder(folder, line)
-    return {index: TicketMask.load(experiment.round_dir(index) / MASK_FILE)
+    return {index: TicketMask.load(experiment.mask_path(index))
             for index in experiment.finished_rounds() if index > 0}
 
 

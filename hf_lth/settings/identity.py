@@ -17,12 +17,17 @@ sets the number of rounds).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..errors import LTHInputError
 from ..methods import METHODS, get_method, method_setting_names
 from .flags import LIST_FLAGS
+
+if TYPE_CHECKING:
+    from ..data.loading import DataArguments
 
 # Arguments a rerun may change: they add work (rounds, controls), or change only what is shown, kept or pushed.
 MAY_CHANGE = frozenset({
@@ -75,6 +80,32 @@ def identity_settings(args: Any, model: Any, extra: dict[str, Any] | None = None
     settings["model_class"] = type(model).__name__
     settings["num_parameters"] = sum(p.numel() for p in model.parameters())
     return normalise(settings)
+
+
+def recorded_group(settings: dict[str, Any], group: str) -> dict[str, Any]:
+    """The settings of one group of `experiment_settings` (`"data"`, `"model_args"`) from a recorded identity, by their
+    own names: the inverse of the `group.` prefix `identity_settings` gives them (less the settings a rerun may
+    change, which the identity does not keep)."""
+    prefix = f"{group}."
+    return {k.removeprefix(prefix): v for k, v in settings.items() if k.startswith(prefix)}
+
+
+def data_arguments(settings: dict[str, Any]) -> DataArguments:
+    """The `DataArguments` an experiment ran with, from its recorded trunk settings
+    (`ExperimentFolder.trunk_settings()`); the settings a rerun may change (`cache_dir`, ...) take their defaults.
+
+    Raises:
+        LTHInputError: the record holds no data settings (the experiment was not run by `hf-lth-run`) or some that
+            `DataArguments` does not have.
+    """
+    from ..data.loading import DataArguments
+
+    recorded = recorded_group(settings, "data")
+    unknown = sorted(set(recorded) - {f.name for f in dataclasses.fields(DataArguments)})
+    if not recorded or unknown:
+        raise LTHInputError(f"the recorded settings hold no data arguments that DataArguments takes "
+                            f"({'unknown: ' + ', '.join(unknown) if unknown else 'none recorded'}).")
+    return DataArguments(**recorded)
 
 
 def split_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

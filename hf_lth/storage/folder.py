@@ -103,6 +103,18 @@ class ExperimentFolder:
         """The experiment's identity (`hf_lth.settings.identity`): the trunk's settings and the main line's."""
         return self.root / SETTINGS_FILE
 
+    def trunk_settings(self) -> dict[str, Any]:
+        """The settings round 0 was trained with, as the experiment's identity records them (`settings_path`).
+
+        Raises:
+            LTHInputError: the folder holds no experiment, or its settings file is unreadable.
+        """
+        stored = _read_settings(self.settings_path, overwrite=False)
+        if stored is None or not isinstance(stored.get("trunk"), dict):
+            raise LTHInputError(f"{self.settings_path} holds no trunk settings: is {self.root} the output_dir of an "
+                                f"experiment?")
+        return stored["trunk"]
+
     @property
     def branch_settings_path(self) -> Path:
         """A branch's own settings (the main line's are in `settings_path`)."""

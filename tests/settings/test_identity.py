@@ -88,3 +88,30 @@ def test_a_folder_started_with_comma_strings_continues_with_lists(tmp_path, data
     assert [r["round"] for r in results["rounds"]] == [0, 1] and list(results["controls"]) == ["random_pruning"]
     assert (tmp_path / "run" / "round_01" / "model.safetensors").stat().st_mtime_ns == stamp
 
+
+def test_the_data_arguments_come_back_from_the_experiment_folder(tmp_path, dataset):
+    """What the instability analysis rebuilds its data from: the recorded `data.` group, through the folder."""
+    from dataclasses import asdict
+
+    from hf_lth.data.loading import DataArguments
+    from hf_lth.settings.identity import data_arguments
+    from hf_lth.storage.folder import ExperimentFolder
+
+    data_args = DataArguments(dataset_name="imdb_sample", max_seq_length=64, max_train_samples=96,
+                              validation_split_percentage=20.0, preprocessing_num_workers=2, overwrite_cache=True)
+    trainer = make_trainer(tmp_path, dataset, lth_rounds=0, num_train_epochs=1)
+    trainer.experiment_settings = {"data": asdict(data_args), "model_args": {"model_name_or_path": "tiny"}}
+    trainer.find_tickets()
+    rebuilt = data_arguments(ExperimentFolder(trainer.args.output_dir).trunk_settings())
+    # the settings a rerun may change are not recorded: they come back as their defaults
+    assert rebuilt == DataArguments(**{**asdict(data_args), "preprocessing_num_workers": None,
+                                       "overwrite_cache": False})
+
+
+def test_data_arguments_refuse_a_record_without_data_settings():
+    from hf_lth.settings.identity import data_arguments
+
+    with pytest.raises(LTHInputError, match="none recorded"):
+        data_arguments({"learning_rate": 0.1, "model_args.model_name_or_path": "cnn"})
+    with pytest.raises(LTHInputError, match="unknown: colour"):
+        data_arguments({"data.max_seq_length": 64, "data.colour": "red"})

@@ -72,3 +72,16 @@ def test_rewind_points_are_the_weights_at_their_steps(tmp_path, dataset):
     with pytest.raises(LTHInputError, match=r"lth_rewind_steps \[99\] is beyond round 0, which will take 6 steps"):
         make_trainer(tmp_path, dataset, name="far", lth_rounds=0, lth_rewind_steps="99").find_tickets()
 
+
+def test_trunk_settings_are_read_through_the_folder(tmp_path):
+    from hf_lth.storage.folder import ExperimentFolder
+
+    folder = ExperimentFolder(tmp_path / "run")
+    with pytest.raises(LTHInputError, match="holds no trunk settings"):
+        folder.trunk_settings()
+    folder.root.mkdir()
+    folder.claim({"seed": 3, "data.max_seq_length": 64}, {"lth_rewind": "init"})
+    assert folder.trunk_settings() == {"seed": 3, "data.max_seq_length": 64}
+    folder.settings_path.write_text("[1, 2]")
+    with pytest.raises(LTHInputError, match="unreadable"):
+        folder.trunk_settings()
