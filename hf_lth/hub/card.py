@@ -30,7 +30,7 @@ def ticket_card(record: dict[str, Any], results: dict[str, Any], repo_id: str, c
         remote_code: whether the ticket's config maps its classes to code shipped in the folder (TextCNN/TextRNN);
             a transformers architecture such as BERT loads without it, and the card says so.
         shrunk: what shrinking a channel ticket changed and its measured speed
-            (`hf_lth.hub.stage_ticket(shrink=True)`); None for an unshrunk ticket.
+            (`hf_lth.hub.tickets.stage_ticket(shrink=True)`); None for an unshrunk ticket.
 
     Returns:
         The card; `.save(path)` writes it as a README.
