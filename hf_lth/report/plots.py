@@ -135,8 +135,6 @@ def new_figure():
 
 def save_figure(fig, ax, split: str, title: str, path: str | Path, metric: str = "accuracy") -> Path:
     """Label the axes, write the PNG to `path` (folders made as needed) and free the figure."""
-    import matplotlib.pyplot as plt
-
     ax.set_xlabel("sparsity of all prunable weights (%)")
     name = "macro-F1" if metric == "f1" else "accuracy"
     ax.set_ylabel(f"{'validation' if split == 'eval' else split} {name} (%)")
@@ -144,6 +142,13 @@ def save_figure(fig, ax, split: str, title: str, path: str | Path, metric: str =
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
+    return write_figure(fig, path)
+
+
+def write_figure(fig, path: str | Path) -> Path:
+    """Lay `fig` out, write it to `path` as a 120-dpi image (creating its folder) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

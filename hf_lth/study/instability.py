@@ -78,6 +78,8 @@ def plot_instability(study: Study, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..report.plots import write_figure
+
     table, _ = instability_runs(study)
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     networks = list(dict.fromkeys(network for network, _ in table))
@@ -95,9 +97,4 @@ def plot_instability(study: Study, path: str | Path) -> Path:
     ax.set_title(f"{study.name}: mean over seeds, seeds as points")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path)

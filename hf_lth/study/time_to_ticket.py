@@ -329,6 +329,8 @@ def plot_time_to_ticket(study: Study, path: str | Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from ..report.plots import write_figure
     import matplotlib.ticker
 
     table, metric = time_to_ticket(study)
@@ -356,9 +358,4 @@ def plot_time_to_ticket(study: Study, path: str | Path) -> Path:
         ax.set_title(f"{study.name}: at {label}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return write_figure(fig, path)
