@@ -19,7 +19,7 @@ from ..stats.intervals import Interval, combine_seeds, example_interval, paired_
 from ..stats.lookup import round_predictions
 from ..stats.verdicts import is_degenerate
 from ..storage.folder import BRANCHES_DIR, RESULTS_FILE
-from .spec import Line, Study
+from .spec import Line, LinePlan, Study
 
 Z95 = 1.959964
 NO_PREDICTIONS = "over seeds only (records without per-example predictions)"
@@ -97,6 +97,12 @@ class LineRecords:
     def rounds(self) -> list[int]:
         """The finished rounds' indices."""
         return sorted(r["round"] for r in self.results.get("rounds", []))
+
+    def reached(self, plan: LinePlan, trunk: bool) -> bool:
+        """True when every round of `plan` (round 0 too on the `trunk`) and every control it plans has finished."""
+        wanted = set(range(0 if trunk else 1, plan.rounds + 1))
+        return wanted <= set(self.rounds()) and all(
+            self.record(index, kind) is not None for kind, indices in plan.controls.items() for index in indices)
 
 
 def mean_field(records: list[dict[str, Any]], key: str) -> float | None:

@@ -137,15 +137,22 @@ def study_cells(study: Study, metric: str | None = None,
                if entry.get("test") is not None and entry["test"].p_value is not None]
     for entry, adjusted in zip(entries, holm([entry["test"].p_value for entry in entries])):
         entry["holm_p"] = adjusted
-    finished = {name: len(seeds) for name, seeds in loaded.items()}
-    return cells, metric, finished
+    return cells, metric, finished_seeds(study, loaded)
+
+
+def finished_seeds(study: Study, loaded: dict[str, dict[int, LineRecords]]) -> dict[str, int]:
+    """line name -> how many seeds have run it to its last planned round and control (`Study.plan`)."""
+    return {line.name: sum(records.reached(study.plan(line), line.is_main)
+                           for records in loaded.get(line.name, {}).values())
+            for line in study.lines}
 
 
 def missing_lines(study: Study, loaded: dict[str, dict[int, LineRecords]]) -> list[str]:
     """`line (seeds ...)` for each line some seed has not finished or started."""
     missing = []
     for line in study.lines:
-        seeds = [s for s in study.seeds if s not in loaded.get(line.name, {})]
+        plan, by_seed = study.plan(line), loaded.get(line.name, {})
+        seeds = [s for s in study.seeds if s not in by_seed or not by_seed[s].reached(plan, line.is_main)]
         if seeds:
             missing.append(f"{line.name} (seeds {', '.join(map(str, seeds))})")
     return missing
@@ -173,9 +180,9 @@ def _entry_text(entry: dict[str, Any] | None, beats_word: str = "beats") -> str:
 def study_table(study: Study) -> str:
     """The study's report in Markdown: settings, one table per metric, the definitions and what is missing."""
     loaded = load_lines(study)
-    finished = {name: len(seeds) for name, seeds in loaded.items()}
+    finished = finished_seeds(study, loaded)
     text = [f"# Study {study.name}", "", " ".join(study.description.split()), "",
-            f"Seeds {study.seeds}; finished seeds per line: "
+            f"Seeds {study.seeds}; seeds that finished each line (every planned round and control): "
             + ", ".join(f"{line} {n}" for line, n in finished.items()) + "."]
     missing = missing_lines(study, loaded)
     if missing:

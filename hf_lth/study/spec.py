@@ -24,6 +24,7 @@ An optional `report:` block says what `hf-lth-study report` writes (`ReportSpec`
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from dataclasses import dataclass, field
@@ -87,6 +88,14 @@ class Line:
 
 
 @dataclass
+class LinePlan:
+    """What a line runs to: its last pruned round and, per control, the rounds that get it."""
+
+    rounds: int
+    controls: dict[str, list[int]]
+
+
+@dataclass
 class Study:
     """A study: one experiment folder per seed, each holding the same lines.
 
@@ -128,6 +137,17 @@ class Study:
             if line.name == name:
                 return line
         raise LTHInputError(f"{self.path}: no line '{name}'; its lines are {[l.name for l in self.lines]}.")
+
+    def plan(self, line: Line) -> LinePlan:
+        """The rounds and control rounds `line` runs to: its flags over the study's over the base config, with
+        `LTHArguments`' defaults (5 rounds, no controls, controls at every pruned round)."""
+        from ..settings.flags import parse_control_rounds, parse_controls
+
+        settings = {**json.loads(Path(self.base).read_text(encoding="utf-8")), **self.flags, **line.flags}
+        rounds = int(settings.get("lth_rounds", 5))
+        at = parse_control_rounds(settings.get("lth_control_rounds", "all")) or list(range(1, rounds + 1))
+        return LinePlan(rounds, {kind: [r for r in at if r <= rounds]
+                                 for kind in parse_controls(settings.get("lth_controls"))})
 
     def command(self, seed: int, line: Line) -> list[str]:
         """The `python -m hf_lth.run` command of one line of one seed."""

@@ -45,7 +45,8 @@ def test_lines_compare_round_by_round_and_say_the_records_lack_predictions(tmp_p
         _write(root, [_record(0, 0.80 + shift, 0.80), _record(1, 0.80 + shift, 0.79)])
         _write(root / "branches" / "channel", [_record(1, 0.75 + shift, 0.78, units_kept={"conv filters": 80})],
                branch="channel")
-    study = Study(name="toy", base=tmp_path, output=str(tmp_path / "gone{seed}"), seeds=[1, 2, 3, 4],
+    (tmp_path / "base.json").write_text(json.dumps({"lth_rounds": 1}))
+    study = Study(name="toy", base=tmp_path / "base.json", output=str(tmp_path / "gone{seed}"), seeds=[1, 2, 3, 4],
                   lines=[Line("main"), Line("channel")], results=str(tmp_path / "s{seed}"),
                   report=ReportSpec(compare={"channel": "main"}))
     cells, _, finished = study_cells(study)
@@ -63,7 +64,9 @@ def test_the_tensor_grid_averages_each_matrix_over_seeds(tmp_path):
         layers = {"enc.layer.1.q.weight": share, "enc.layer.0.q.weight": 0.1, "enc.layer.0.ffn.weight": 0.2,
                   "classifier.weight": 0.3}
         _write(tmp_path / f"s{seed}", [_record(0, 0.8, 0.8), _record(1, 0.8, 0.8, layer_sparsity=layers)])
-    study = Study(name="toy", base=tmp_path, output=str(tmp_path / "gone{seed}"), seeds=[1, 2], lines=[Line("main")],
+    (tmp_path / "base.json").write_text(json.dumps({"lth_rounds": 1}))
+    study = Study(name="toy", base=tmp_path / "base.json", output=str(tmp_path / "gone{seed}"), seeds=[1, 2],
+                  lines=[Line("main")],
                   results=str(tmp_path / "s{seed}"), report=ReportSpec(tensors={"line": "main", "round": 1}))
     text = study_table(study)
     assert "| layer | q | ffn |" in text and "| 0 | 10.0 | 20.0 |" in text and "| 1 | 60.0 | – |" in text
@@ -74,7 +77,9 @@ def test_one_table_per_metric(tmp_path):
     for seed in (1, 2):
         _write(tmp_path / f"s{seed}", [_record(0, 0.8, 0.8, eval_f1=0.6, test_f1=0.61),
                                        _record(1, 0.8, 0.7, eval_f1=0.6, test_f1=0.5)])
-    study = Study(name="toy", base=tmp_path, output=str(tmp_path / "gone{seed}"), seeds=[1, 2], lines=[Line("main")],
+    (tmp_path / "base.json").write_text(json.dumps({"lth_rounds": 1}))
+    study = Study(name="toy", base=tmp_path / "base.json", output=str(tmp_path / "gone{seed}"), seeds=[1, 2],
+                  lines=[Line("main")],
                   results=str(tmp_path / "s{seed}"), report=ReportSpec(metrics=["f1", "accuracy"]))
     text = study_table(study)
     assert text.index("### Macro-F1") < text.index("### Accuracy")
