@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import torch
 
+from ..pruning.sharded import local, shard_like
 from ..storage.weights import load_state_in_place
 from .base import Control, register_control
 
@@ -28,5 +29,5 @@ def reinitialise_(model: torch.nn.Module, names, seed: int) -> None:
         fresh = type(model)._from_config(model.config)
     fresh_params = dict(fresh.named_parameters())
     for name, param in model.named_parameters():
-        if name in names:
-            param.copy_(fresh_params[name].to(param.device, param.dtype))
+        if name in names:  # a parameter that FSDP2 shards takes its slice of the fresh one
+            local(param).copy_(shard_like(fresh_params[name], param).to(param.dtype))

@@ -15,6 +15,7 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ExportableState
 
 from ..pruning.masks import TicketMask, apply_bound_, bind_for_steps
+from ..storage.weights import full_state_dict, is_dtensor
 
 if TYPE_CHECKING:
     from ..storage.folder import ExperimentFolder
@@ -33,7 +34,9 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
     any other optimizer `on_optimizer_step` (once per update, after accumulation, before the scheduler) also
     multiplies the mask into the weights, so they are zero whatever the optimizer does. The mask is moved to the
     parameters' device once per `train()` call, viewed as uint8 (4x faster to multiply by than bool on CPU),
-    and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host.
+    and tensors it keeps whole are skipped (round 0 costs nothing); no step synchronises with the host. Under FSDP2
+    each process masks its own shard: FSDP2 calls the same hook once it has reduce-scattered the gradient into the
+    sharded parameter, before clipping.
 
     It trains the round of `round` (a `RoundState`, which the trainer sets before each round) under that round's
     mask, and writes the learning rates and the time it observes back into it.
@@ -89,8 +92,9 @@ class TicketMaskCallback(TrainerCallback, ExportableState):
         self._remove_hooks()
         self._bound = bind_for_steps(self.mask, model)
         apply_bound_(self._bound)
-        self._hooks = [param.register_post_accumulate_grad_hook(partial(_masked_gradient, multiplier))
-                       for param, multiplier in self._bound]
+        self._hooks = [param.register_post_accumulate_grad_hook(
+            partial(_masked_local_gradient if is_dtensor(param) else _masked_gradient, multiplier))
+            for param, multiplier in self._bound]
 
     def on_optimizer_step(self, args, state, control, optimizer=None, **kwargs):
         if self._changed_in_round or not _keeps_zeros(optimizer):
@@ -124,6 +128,13 @@ def _masked_gradient(multiplier: torch.Tensor, param: torch.nn.Parameter) -> Non
     param.grad.mul_(multiplier)  # in place: no allocation (a fresh 4-byte-per-weight tensor costs page faults)
 
 
+@torch.no_grad()
+def _masked_local_gradient(multiplier: torch.Tensor, param: torch.nn.Parameter) -> None:
+    """For a parameter that FSDP2 shards: FSDP2 calls the hook once it has reduce-scattered the gradient into the
+    parameter's `.grad` (a DTensor), whose local shard `multiplier` lines up with."""
+    param.grad.to_local().mul_(multiplier)
+
+
 class RewindPointCallback(TrainerCallback):
     """Keeps the model's weights in `folder` at the start of training for step 0 and right after each optimizer
     step in `steps` (the weights that rewinding returns to: Frankle & Carbin 2019; Frankle et al. 2020)."""
@@ -141,11 +152,11 @@ class RewindPointCallback(TrainerCallback):
             self.capture(args, model, state.global_step)
 
     def capture(self, args, model: torch.nn.Module, step: int) -> None:
-        """Write the weights after optimizer step `step` (off the accelerator, by the main process), then wait for
-        the other processes."""
+        """Write the weights after optimizer step `step` (off the accelerator, by the main process; a sharded model's
+        gathered whole), then wait for the other processes."""
         from accelerate import PartialState
 
-        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+        state = {k: v.clone() for k, v in full_state_dict(model).items()}
         if args.should_save:
             self.folder.write_rewind_point(step, state)
         PartialState().wait_for_everyone()

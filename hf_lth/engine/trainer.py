@@ -24,13 +24,14 @@ from ..methods import CONTROL_RECORD
 from ..progress import RoundProgress, TrainerLogLines, library_progress_bars, round_message, set_log_level
 from ..pruning.masks import TicketMask
 from ..pruning.scope import embedding_parameter_names, resolve_prune_scope
+from ..pruning.sharded import full_weights
 from ..rewinding import RoundPlan
 from ..settings.arguments import LTHArguments
 from ..settings.identity import identity_settings, split_settings
 from ..storage.atomic import remove_path
 from ..storage.folder import TRAINER_STATE_FILE, ExperimentFolder
 from ..storage.predictions import SplitPredictions
-from ..storage.weights import load_state_in_place
+from ..storage.weights import full_state_dict, load_state_in_place
 from ..structure import get_granularity
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .collapse import is_collapsed, majority_share
@@ -91,7 +92,16 @@ class LTHTrainer(Trainer):
                 f"launched as {launched} processes, but each trains alone (parallel mode "
                 f"{args.parallel_mode.value}): they would race on one output_dir. Without GPUs add --use_cpu."
             )
+        _check_fsdp_version((args.fsdp_plugin_args or {}).get("fsdp_version", 2))  # --fsdp, fsdp_config
         super().__init__(model=model, args=args, **kwargs)
+        # FSDP from an accelerate config (`accelerate launch --use_fsdp`)
+        _check_fsdp_version(getattr(getattr(self.accelerator.state, "fsdp_plugin", None), "fsdp_version", 2))
+        if args.fsdp_plugin_args is not None and not self.is_fsdp_enabled:
+            raise LTHInputError(
+                f"--fsdp is set, but accelerate did not enable FSDP (distributed type "
+                f"{self.accelerator.distributed_type.value}): every process would train the whole model. accelerate "
+                "enables FSDP on GPUs and other accelerators only; on the CPU (torchrun, MULTI_CPU) drop --fsdp."
+            )
         set_log_level(args.log_level, args.get_process_log_level(), args.should_log)
         self.test_dataset = test_dataset
         self.ticket_metadata = dict(ticket_metadata or {})
@@ -251,8 +261,8 @@ class LTHTrainer(Trainer):
         args = self.args
         model = self.accelerator.unwrap_model(self.model)
         # A host copy, made on every process: safetensors cannot read XLA tensors, and on XLA `.cpu()` runs the
-        # pending graph, which every process must do alike.
-        state_dict = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        # pending graph, which every process must do alike. A sharded model's is gathered whole on the main process.
+        state_dict = full_state_dict(model)
         if args.should_save:
             with library_progress_bars(False):  # no "Writing model shards" bar for each ticket
                 self.folder.write_round(state.index, state.control, model, state_dict, state.mask, record,
@@ -322,9 +332,8 @@ class LTHTrainer(Trainer):
         return self._mask_callback
 
     def prunable_weights(self) -> dict[str, torch.Tensor]:
-        """The model's masked tensors, as they are now."""
-        params = dict(self.model.named_parameters())
-        return {name: params[name].detach() for name in self.mask}
+        """The model's masked tensors, as they are now (whole on every process, when FSDP2 shards them)."""
+        return full_weights(self.model, self.mask)
 
     def round_steps(self, plan: RoundPlan) -> int:
         """The optimizer steps a round trained as `plan` says will take."""
@@ -522,6 +531,16 @@ def _reorder(values: Any, restore: np.ndarray | None) -> Any:
     if isinstance(values, (tuple, list)):
         return type(values)(_reorder(v, restore) for v in values)
     return np.asarray(values)[restore]
+
+
+def _check_fsdp_version(version: int) -> None:
+    """Refuse FSDP version 1: it flattens each wrapped module's parameters into one, which masks cannot name."""
+    if int(version) != 2:
+        raise LTHInputError(
+            f"fsdp_config version {version}: hf_lth masks sharded models under FSDP2 only (`fully_shard`, whose "
+            "parameters keep their names and shapes as DTensors); FSDP1 flattens them. Set fsdp_config "
+            '{"version": 2} (the default), or fsdp_version: 2 in the accelerate config.'
+        )
 
 
 def _launched_processes() -> int:

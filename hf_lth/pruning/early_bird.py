@@ -15,6 +15,7 @@ import time
 from transformers import TrainerCallback
 
 from .masks import TicketMask
+from .sharded import full_weights
 from .strategies import PruningStrategy
 
 
@@ -41,8 +42,7 @@ class EarlyBirdCallback(TrainerCallback):
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.interval:
             return
-        params = dict(model.named_parameters())
-        weights = {name: params[name].detach() for name in self.dense}
+        weights = full_weights(model, self.dense)
         mask = self.prune_fn(weights, self.dense, self.target, self.seed)
         previous = mask_distance(self.recent[-1], mask) if self.recent else None
         self.recent = (self.recent + [mask])[-self.window:]
@@ -57,8 +57,7 @@ class EarlyBirdCallback(TrainerCallback):
     def on_train_end(self, args, state, control, model=None, **kwargs):
         self.elapsed_s = time.monotonic() - self.started
         if self.mask is None or self.history[-1]["step"] != state.global_step:  # never met: the last weights' mask
-            params = dict(model.named_parameters())
-            self.mask = self.prune_fn({n: params[n].detach() for n in self.dense}, self.dense, self.target, self.seed)
+            self.mask = self.prune_fn(full_weights(model, self.dense), self.dense, self.target, self.seed)
 
 
 def describe(callback: EarlyBirdCallback, steps: int) -> dict:

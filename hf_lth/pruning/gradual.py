@@ -18,6 +18,7 @@ from transformers import TrainerCallback
 
 from ..storage.paths import checkpoint_name
 from .masks import MASK_FILE, TicketMask
+from .sharded import full_weights
 from .strategies import PruningStrategy
 
 if TYPE_CHECKING:
@@ -68,8 +69,7 @@ class GradualPruningCallback(TrainerCallback):
         kept = mask.num_kept()
         if keep >= kept:
             return
-        params = dict(model.named_parameters())
-        weights = {name: params[name].detach() for name in mask}
+        weights = full_weights(model, mask)
         self.masker.change_mask(self.prune_fn(weights, mask, (kept - keep) / kept, self.seed + state.global_step),
                                 model)
 

@@ -14,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from ..errors import LTHInputError
 from ..storage.atomic import atomic_path
 from ..storage.paths import MASK_FILE  # noqa: F401  (its name in a round folder)
+from .sharded import local, shard_like
 
 
 class TicketMask(Mapping[str, torch.Tensor]):
@@ -101,9 +102,10 @@ class TicketMask(Mapping[str, torch.Tensor]):
                 )
 
     def bind(self, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, torch.Tensor]]:
-        """Pair each masked parameter with its mask moved to the parameter's device (done once a round)."""
+        """Pair each masked parameter with its mask moved to the parameter's device (done once a round); for a
+        parameter that FSDP2 shards, with the slice of the mask that its local shard holds (`pruning.sharded`)."""
         params = dict(model.named_parameters())
-        return [(params[name], mask.to(params[name].device)) for name, mask in self._masks.items()]
+        return [(params[name], shard_like(mask, params[name])) for name, mask in self._masks.items()]
 
     @torch.no_grad()
     def apply_(self, model: torch.nn.Module) -> None:
@@ -144,9 +146,10 @@ class TicketMask(Mapping[str, torch.Tensor]):
 
 @torch.no_grad()
 def apply_bound_(bound: list[tuple[torch.nn.Parameter, torch.Tensor]]) -> None:
-    """Multiply each bound mask into its parameter in place (the per-step hot path: no host sync)."""
+    """Multiply each bound mask into its parameter (its local shard, when sharded) in place (the per-step hot path:
+    no host sync)."""
     for param, mask in bound:
-        param.mul_(as_multiplier(mask))
+        local(param).mul_(as_multiplier(mask))
 
 
 def as_multiplier(mask: torch.Tensor) -> torch.Tensor:
@@ -163,5 +166,7 @@ def as_multiplier(mask: torch.Tensor) -> torch.Tensor:
 
 def bind_for_steps(mask: TicketMask, model: torch.nn.Module) -> list[tuple[torch.nn.Parameter, torch.Tensor]]:
     """`mask.bind(model)` made ready for the per-step multiplication: masks as multipliers (`as_multiplier`),
-    and tensors whose mask keeps every weight left out (multiplying by one changes nothing)."""
-    return [(param, as_multiplier(m)) for param, m in mask.bind(model) if not bool(m.all())]
+    and tensors whose mask keeps every weight left out (multiplying by one changes nothing; decided on the full mask,
+    so that every process of a sharded model keeps the same tensors)."""
+    whole = {name for name, m in mask.items() if bool(m.all())}
+    return [(param, as_multiplier(m)) for name, (param, m) in zip(mask, mask.bind(model)) if name not in whole]

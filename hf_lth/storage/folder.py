@@ -228,13 +228,15 @@ class ExperimentFolder:
         round's Trainer checkpoints."""
         from .compact import COMPACT_WEIGHTS_NAME, DENSE_WEIGHTS_NAME, save_compact
         from .predictions import PREDICTIONS_FILE, save_predictions
+        from .weights import own_class
 
         directory = self.round_dir(index, control)
         model.config.lth = record
         with atomic_dir(directory) as tmp:
             if compact:  # bitmask + surviving values instead of the dense weights
                 save_compact(state_dict, mask, tmp / COMPACT_WEIGHTS_NAME)
-            model.save_pretrained(tmp, state_dict=state_dict)  # (it may consume `state_dict`)
+            with own_class(model):  # not FSDP2's class for a sharded model
+                model.save_pretrained(tmp, state_dict=state_dict)  # (it may consume `state_dict`)
             if compact:
                 (tmp / DENSE_WEIGHTS_NAME).unlink()
             mask.save(tmp / MASK_FILE)
