@@ -50,6 +50,7 @@ def worker(rank: int, world_size: int, store: str, out: str) -> None:
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world_size)
     try:
         found = checks(rank)
+        dist.barrier()  # neither process leaves the group while the other still talks to it
     finally:
         dist.destroy_process_group()
     Path(out, f"rank{rank}.json").write_text(json.dumps(found))
