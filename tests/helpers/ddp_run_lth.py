@@ -12,13 +12,10 @@ the JSON file named by `HF_LTH_DDP_REPORT` (outside the output folder).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import json
 import os
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ARGV = sys.argv[1:]
 OUTPUT_DIR = Path(ARGV[ARGV.index("--output_dir") + 1]).resolve()
 WRITES: list[list[str]] = []
@@ -59,6 +56,7 @@ sys.addaudithook(_audit)
 import torch  # noqa: E402
 
 from hf_lth.engine.trainer import LTHTrainer  # noqa: E402
+from torchrun_report import run_lth_and_report  # noqa: E402
 
 
 def _weights_digest(model: torch.nn.Module) -> str:
@@ -92,19 +90,7 @@ LTHTrainer._write_round = _recording_write_round
 
 
 def main() -> int:
-    spec = importlib.util.spec_from_file_location("run_lth", REPO_ROOT / "examples" / "run_lth.py")
-    run_lth = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_lth)
-    code = run_lth.main(ARGV)
-    record = {"rank": int(os.environ.get("RANK", "0")), "exit_code": code, "rounds": ROUNDS, "writes": WRITES}
-    records = [record]
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        records = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(records, record)
-    if record["rank"] == 0 and os.environ.get("HF_LTH_DDP_REPORT"):
-        Path(os.environ["HF_LTH_DDP_REPORT"]).write_text(json.dumps(records, indent=1))
-    run_lth.release_process_group()
-    return code
+    return run_lth_and_report(ARGV, {"rounds": ROUNDS, "writes": WRITES}, "HF_LTH_DDP_REPORT")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,8 @@ the processes exchange their records and process 0 writes them all to the JSON f
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
 import sys
-from pathlib import Path
 
-import torch
 from accelerate.state import AcceleratorState, PartialState
 from accelerate.utils import DistributedType
 
@@ -29,7 +24,8 @@ from hf_lth.engine.trainer import LTHTrainer
 from hf_lth.pruning.sharded import local
 from hf_lth.storage.weights import is_sharded
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from torchrun_report import run_lth_and_report
+
 ROUNDS: list[dict] = []
 _original_init = AcceleratorState.__init__
 _original_write_round = LTHTrainer._write_round
@@ -61,17 +57,7 @@ LTHTrainer._write_round = _recording_write_round
 
 
 def main() -> int:
-    spec = importlib.util.spec_from_file_location("run_lth", REPO_ROOT / "examples" / "run_lth.py")
-    run_lth = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(run_lth)
-    code = run_lth.main(sys.argv[1:])
-    record = {"rank": int(os.environ.get("RANK", "0")), "exit_code": code, "rounds": ROUNDS}
-    records = [None] * torch.distributed.get_world_size()
-    torch.distributed.all_gather_object(records, record)
-    if record["rank"] == 0 and os.environ.get("HF_LTH_FSDP_REPORT"):
-        Path(os.environ["HF_LTH_FSDP_REPORT"]).write_text(json.dumps(records, indent=1))
-    run_lth.release_process_group()
-    return code
+    return run_lth_and_report(sys.argv[1:], {"rounds": ROUNDS}, "HF_LTH_FSDP_REPORT")
 
 
 if __name__ == "__main__":
