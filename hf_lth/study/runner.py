@@ -4,12 +4,14 @@ A seed's lines run one after another (the main line first: it trains the trunk i
 lines of several studies that share a seed's experiment folder; seeds run side by side, each process with
 `cores // jobs` threads. Each line is one `python -m hf_lth.run` process writing its log to
 `LOGS/STUDY_seedSEED_LINE.log`; a finished line is skipped by hf_lth itself when the study is run again, so a
-study cut short continues where it was. A failed line is reported (with its log) and does not stop the others; a
-failed main line stops its seed's branches.
+study cut short continues where it was. A seed whose experiment folder is gone but whose every line is published in
+full under `results` (every planned round and control) is skipped: a fresh machine does not retrain finished studies.
+A failed line is reported (with its log) and does not stop the others; a failed main line stops its seed's branches.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -17,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..storage.paths import RESULTS_FILE
+from .records import LineRecords, line_folder
 from .spec import Line, Study
 
 
@@ -65,13 +69,18 @@ def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = N
     if dry_run:
         for chain in chains.values():
             for study, seed, line in chain:
-                echo(" ".join(study.command(seed, line)))
+                skipped = "# published in full, skipped: " if published_in_full(study, seed) else ""
+                echo(skipped + " ".join(study.command(seed, line)))
         return []
     done: list[LineRun] = []
 
     def run_chain(chain: list[tuple[Study, int, Line]]) -> None:
         failed_trunk = False
         for study, seed, line in chain:
+            if published_in_full(study, seed):
+                echo(f"[published] {study.name} seed {seed} {line.name}: finished and published in "
+                     f"{study.results_dir(seed)}, its experiment folder is gone (remove the published copy to retrain)")
+                continue
             if failed_trunk and not line.is_main:
                 echo(f"[skip] {study.name} seed {seed} {line.name}: its main line failed")
                 continue
@@ -86,6 +95,21 @@ def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = N
         for future in [pool.submit(run_chain, chain) for chain in chains.values()]:
             future.result()
     return done
+
+
+def published_in_full(study: Study, seed: int) -> bool:
+    """True when `seed`'s experiment folder does not exist and its published copy holds every line to its last
+    planned round and control (`Study.plan`)."""
+    if study.output_dir(seed).exists() or study.results_dir(seed) is None:
+        return False
+    for line in study.lines:
+        folder = line_folder(study, seed, line)
+        if folder is None:
+            return False
+        records = LineRecords(seed, folder, json.loads((folder / RESULTS_FILE).read_text(encoding="utf-8")))
+        if not records.reached(study.plan(line), line.is_main):
+            return False
+    return True
 
 
 def _run_line(study: Study, seed: int, line: Line, threads: int, echo) -> LineRun:

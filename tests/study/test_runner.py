@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 from hf_lth.study.cli import main
+from hf_lth.study.runner import published_in_full
+from hf_lth.study.spec import load_study
 
 from helpers.cli import REPO_ROOT
 
@@ -50,6 +52,10 @@ def test_a_study_runs_resumes_and_publishes(tmp_path, monkeypatch):
     shutil.rmtree(tmp_path / "runs")  # the published copy alone gives the same report
     assert main(["report", "study.yaml", "--out", "again"]) == 0
     assert (tmp_path / "again/tiny.md").read_text() == text
+    assert main(["run", "study.yaml"]) == 0  # published in full, runs/ gone: a fresh machine retrains nothing
+    assert not (tmp_path / "runs/tiny_seed3").exists()
+    (published / "branches/late/lth_results.json").unlink()  # a line not published in full: the seed runs again
+    assert published_in_full(load_study(tmp_path / "study.yaml"), 3) is False
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path):
