@@ -139,15 +139,19 @@ class Study:
         raise LTHInputError(f"{self.path}: no line '{name}'; its lines are {[l.name for l in self.lines]}.")
 
     def plan(self, line: Line) -> LinePlan:
-        """The rounds and control rounds `line` runs to: its flags over the study's over the base config, with
-        `LTHArguments`' defaults (5 rounds, no controls, controls at every pruned round)."""
-        from ..settings.flags import parse_control_rounds, parse_controls
+        """The pruned rounds and control rounds `line` runs to: its flags over the study's over the base config, read
+        as `LTHArguments` (defaults and list flags normalised), with the rounds its method runs (`num_rounds`)."""
+        import dataclasses
+
+        from ..methods import get_method
+        from ..settings.arguments import LTHArguments
 
         settings = {**json.loads(Path(self.base).read_text(encoding="utf-8")), **self.flags, **line.flags}
-        rounds = int(settings.get("lth_rounds", 5))
-        at = parse_control_rounds(settings.get("lth_control_rounds", "all")) or list(range(1, rounds + 1))
-        return LinePlan(rounds, {kind: [r for r in at if r <= rounds]
-                                 for kind in parse_controls(settings.get("lth_controls"))})
+        names = {f.name for f in dataclasses.fields(LTHArguments)}
+        args = LTHArguments(**{key: value for key, value in settings.items() if key in names})
+        rounds = get_method(args.lth_method)(args).num_rounds()
+        at = args.lth_control_rounds or list(range(1, rounds + 1))
+        return LinePlan(rounds, {kind: [r for r in at if r <= rounds] for kind in args.lth_controls})
 
     def command(self, seed: int, line: Line) -> list[str]:
         """The `python -m hf_lth.run` command of one line of one seed."""
