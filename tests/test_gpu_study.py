@@ -21,10 +21,10 @@ import unpack_gpu_study  # noqa: E402
 SCRIPT = REPO_ROOT / "experiments" / "gpu_study.sh"
 
 
-def dry_run_commands() -> list[tuple[str, list[str]]]:
+def dry_run_commands(**env: str) -> list[tuple[str, list[str]]]:
     """(phase comment, `python -m hf_lth.run` arguments) of each command the full study would run."""
     done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=60,
-                          env=cli_env(GPU_STUDY_DRY_RUN="1"))
+                          env=cli_env(GPU_STUDY_DRY_RUN="1", **env))
     assert done.returncode == 0, done.stderr
     commands, phase = [], None
     for line in done.stdout.splitlines():
@@ -41,7 +41,7 @@ def flag(argv: list[str], name: str) -> str:
 
 
 def test_full_study_commands():
-    commands = dry_run_commands()
+    commands = dry_run_commands(GPU_STUDY_EXTRA_CONTROL_ROUNDS="3")
     first = [argv for phase, argv in commands if phase.startswith("# phase 1")]
     second = [argv for phase, argv in commands if phase.startswith("# phase 2")]
     assert len(first) == 3 and len(second) == 3
@@ -66,6 +66,16 @@ def test_full_study_commands():
     last = hf_run.parse_args([*first[0], "--bf16", "false"])[2].num_pruning_rounds
     assert all(hf_run.parse_args([*a, "--bf16", "false"])[2].control_rounds == [last] for a in first)
     assert all(hf_run.parse_args([*a, "--bf16", "false"])[2].control_rounds == [3, last] for a in second)
+
+
+def test_default_study_leaves_time_for_both_controls():
+    """The 2026-12-04 run cut random re-initialisation at a 420 s deadline: by default the deadline is 500 s and
+    only the last round's controls run."""
+    commands = dry_run_commands()
+    assert [phase.split(",")[0] for phase, _ in commands] == ["# phase 1"] * 3
+    header = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=60,
+                            env=cli_env(GPU_STUDY_DRY_RUN="1")).stdout.splitlines()[0]
+    assert header.endswith("budget 500s"), header
 
 
 @pytest.mark.timeout(400)
