@@ -410,8 +410,9 @@ def markdown(summaries: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def rows_of(name: str, summary: dict[str, Any], quick: bool) -> list[common.Row]:
-    """The rows of `benchmarks/results/inference.txt` (run_all's summary): medians over processes."""
+def rows_of(name: str, summary: dict[str, Any], quick: bool, command: str = "") -> list[common.Row]:
+    """The rows of `benchmarks/results/inference.txt` (run_all's summary): medians over processes, the ratios as the
+    docs quote them (the median over processes of each process's median per-turn ratio)."""
     rows = []
     for key, row in summary.items():
         f = row["figures"]
@@ -437,12 +438,15 @@ def rows_of(name: str, summary: dict[str, Any], quick: bool) -> list[common.Row]
         rows.append(common.Row(figure=f"{name}: {row['label']}, batch 64", value=eps["median"], unit="examples/s",
                                anchor=anchor_key, anchor_value=anchor_eps, target=target, met=met, note=note,
                                extra={"ideal": row["ideal"], "range": [eps["min"], eps["max"]],
-                                      "ratio": ratio}))
+                                      "ratio": ratio},
+                               paired_ratio=ratio["median"] if ratio else None, command=command))
         anchor_lat = summary[anchor_key]["figures"]["latency_ms_median"]["median"] if key != anchor_key else None
+        latency_ratio = f.get(f"latency_ratio_to_{anchor_key}")
         rows.append(common.Row(figure=f"{name}: {row['label']}, batch 1 latency", value=lat["median"], unit="ms",
                                anchor=anchor_key, anchor_value=anchor_lat,
                                note=f"p90 {f['latency_ms_p90']['median']:.3f} ms",
-                               extra={"range": [lat["min"], lat["max"]], "p90": f["latency_ms_p90"]}))
+                               extra={"range": [lat["min"], lat["max"]], "p90": f["latency_ms_p90"]},
+                               paired_ratio=latency_ratio["median"] if latency_ratio else None, command=command))
     return rows
 
 
@@ -464,7 +468,15 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]], command:
                 json.dumps({**raw, "command": command, name: run["models"][name]}, indent=None) + "\n")
         (folder / name / "summary.json").write_text(
             json.dumps({"meta": meta, "summary": summaries[name]}, indent=1) + "\n")
-    every = {}  # the summary over every model in the folder, also those of earlier runs
+    write_tables(folder, args.out, args.quick,
+                 {"command": command, "processes": len(runs), "threads": args.threads, "pin": args.pin,
+                  "turns": args.turns})
+
+
+def write_tables(folder: Path, out: Path, quick: bool, settings: dict[str, Any]) -> None:
+    """`folder/summary.md` and run_all's `inference.json` over every model's `summary.json` in `folder`, also those
+    of earlier runs (each row keeps the command that measured it)."""
+    every = {}
     for path in sorted(folder.glob("*/summary.json")):
         stored = json.loads(path.read_text())
         every[path.parent.name] = (stored["meta"], stored["summary"])
@@ -472,11 +484,9 @@ def write_results(args: argparse.Namespace, runs: list[dict[str, Any]], command:
         markdown({name: summary}, meta) for name, (meta, summary) in every.items())
     (folder / "summary.md").write_text(text)
     print(text)
-    rows = [row for name, (_, summary) in every.items() for row in rows_of(name, summary, args.quick)]
-    common.report("inference_quick" if args.quick else "inference", "Inference speed of tickets (CPU)", rows,
-                  {"per_process_results": str(folder.relative_to(args.out))}, args.out,
-                  {"command": command, "processes": len(runs), "threads": args.threads, "pin": args.pin,
-                   "turns": args.turns})
+    rows = [row for name, (meta, summary) in every.items() for row in rows_of(name, summary, quick, meta["command"])]
+    common.report("inference_quick" if quick else "inference", "Inference speed of tickets (CPU)", rows,
+                  {"per_process_results": str(folder.relative_to(out))}, out, settings)
 
 
 # -------------------------------------------------------------------------------------------- bf16 accuracy

@@ -53,9 +53,14 @@ class Row:
     met: bool | None = None
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    paired_ratio: float | None = None  # the median of ratios taken turn by turn, where the benchmark pairs turns
+    command: str = ""  # the command that measured this row, where it differs from its benchmark's
 
     @property
     def ratio(self) -> float | None:
+        """`paired_ratio` where measured (what the docs quote), else value / anchor value."""
+        if self.paired_ratio is not None:
+            return self.paired_ratio
         if self.anchor_value in (None, 0):
             return None
         return self.value / self.anchor_value

@@ -53,7 +53,7 @@ def summary(out: Path, names: list[str], quick: bool) -> str:
             lines.append("| " + " | ".join([
                 target, row["figure"], common.fmt(row["value"], row["unit"]), row["anchor"] or "-",
                 common.fmt(row["anchor_value"], row["unit"]) if row["anchor_value"] is not None else "-", ratio,
-                row["target"] or "-", met, f"`{result['settings'].get('command', '')}`",
+                row["target"] or "-", met, f"`{row.get('command') or result['settings'].get('command', '')}`",
             ]) + " |")
     text = "\n".join(lines) + "\n"
     suffix = "_quick" if quick else ""
