@@ -27,7 +27,7 @@ MODEL = ["--config_overrides", "embedding_dim=16,num_filters=64,dropout=0.0"]
 EXPERIMENT = TINY + MODEL + ["--lth_rounds", str(ROUNDS), "--lth_controls", ",".join(CONTROLS), "--seed", "5"]
 # Differ with the number of processes whatever the weights: times; Trainer's `train_loss`, which under several
 # processes is process 0's own loss; and the evaluation losses, averaged over the processes' halves (to rounding).
-TIME_FIELDS = {"train_time_s", "eval_time_s", "wall_time_s", "eval_runtime", "test_runtime"}
+TIME_FIELDS = {"train_time_s", "eval_time_s", "wall_time_s", "eval_runtime", "test_runtime", "search_time_s"}
 LOSSES = {"eval_loss", "test_loss"}
 
 
@@ -110,3 +110,24 @@ def test_fsdp_that_accelerate_would_drop_is_refused(tmp_path):
     assert proc.returncode != 0, "--fsdp was ignored"
     assert "accelerate did not enable FSDP" in proc.stderr
     assert not out.exists() or not any(out.glob("round_*"))
+
+
+@pytest.mark.parametrize("method, flags", [("gmp", ["--lth_gmp_frequency", "2"]),
+                                           ("early_bird", ["--lth_eb_interval", "2"])])
+def test_gmp_and_early_bird_give_the_masks_and_records_of_one_process(tmp_path, method, flags):
+    """GMP prunes inside training and early-bird draws masks as it trains: both read the full weights under FSDP2."""
+    experiment = (TINY + MODEL + ["--num_train_epochs", "2", "--seed", "5", "--lth_method", method,
+                                  "--lth_target_sparsity", "0.6", "--lth_controls", "random_pruning", *flags])
+    proc = torchrun(WRAPPER, experiment + ["--use_cpu", "--fsdp", "--output_dir", str(tmp_path / "fsdp")],
+                    cli_env(HF_LTH_FSDP_REPORT=str(tmp_path / "report.json")))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    single = run_cli(experiment + ["--gradient_accumulation_steps", "2", "--output_dir", str(tmp_path / "single")])
+    assert single.returncode == 0, single.stdout[-3000:] + single.stderr[-5000:]
+    fsdp, one = (json.loads((tmp_path / name / "lth_results.json").read_text()) for name in ("fsdp", "single"))
+    fsdp, one = (r["rounds"] + r["controls"]["random_pruning"] for r in (fsdp, one))
+    assert [(r["round"], r["control"]) for r in fsdp] == [(0, None), (1, None), (1, "random_pruning")]
+    assert fsdp[1]["sparsity"] == pytest.approx(0.6, abs=1e-3)
+    assert all(e["sharded"] for e in json.loads((tmp_path / "report.json").read_text())[0]["rounds"])
+    for a, b in zip(fsdp, one, strict=True):
+        same = set(a) - TIME_FIELDS - LOSSES - {"train_loss"}
+        assert {k: a[k] for k in same} == {k: b[k] for k in same}, (a["round"], a["control"])
