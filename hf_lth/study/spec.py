@@ -34,6 +34,8 @@ from typing import Any
 from ..errors import LTHInputError
 
 MAIN_LINE = "main"
+# TrainingArguments flags that pick the machine's precision: they leave a study's plan as it is.
+PRECISION_FLAGS = ("bf16", "fp16", "bf16_full_eval", "fp16_full_eval", "tf32", "half_precision_backend")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description", "report"}
 REPORT_KINDS = ("lines", "time_to_ticket", "instability")
@@ -147,7 +149,9 @@ class Study:
         from ..settings.arguments import LTHArguments
 
         settings = {**json.loads(Path(self.base).read_text(encoding="utf-8")), **self.flags, **line.flags}
-        names = {f.name for f in dataclasses.fields(LTHArguments)}
+        # Precision flags do not change the plan, and TrainingArguments checks them against this machine: a study
+        # run in bf16 elsewhere is planned (and reported) on a CPU without bf16 instructions too.
+        names = {f.name for f in dataclasses.fields(LTHArguments)} - set(PRECISION_FLAGS)
         args = LTHArguments(**{key: value for key, value in settings.items() if key in names})
         rounds = get_method(args.lth_method)(args).num_rounds()
         at = args.lth_control_rounds or list(range(1, rounds + 1))

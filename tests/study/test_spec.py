@@ -80,3 +80,18 @@ def test_studies_sharing_a_seeds_folder_run_there_one_after_another(tmp_path):
     folders = [line.split("--output_dir ")[1].split()[0] for line in printed]
     assert folders == ["runs/s_seed1"] * 4 + ["runs/s_seed2"] * 4  # one chain per folder, never interleaved
     assert [line.split("--lth_branch ")[1].split()[0] for line in printed[:4] if "--lth_branch" in line] == ["late", "cheap"]
+
+
+def test_a_bf16_study_is_planned_on_a_cpu_without_bf16_instructions(tmp_path, monkeypatch):
+    """A study trained in bf16 on another machine is planned (and so run, listed and reported) here too: only
+    training refuses bf16 on this CPU."""
+    import hf_lth.settings.arguments as arguments
+
+    monkeypatch.setattr(arguments, "accelerator_available", lambda: False)
+    monkeypatch.setattr(arguments, "accelerator_with_bf16", lambda: False)
+    monkeypatch.setattr(arguments, "cpu_bf16_instructions", lambda: ())
+    study = load_study(_write(tmp_path, GOOD.replace("main: {lth_rewind: init}", "main: {lth_rewind: init, lth_rounds: 3}")))
+    plan = study.plan(study.lines[0])
+    assert plan.rounds == 3 and plan.controls == {"random_pruning": [1, 2, 3], "random_reinit": [1, 2, 3]}
+    with pytest.raises(LTHInputError, match="amx_bf16 or avx512_bf16"):
+        arguments.LTHArguments(output_dir=str(tmp_path), bf16=True)
