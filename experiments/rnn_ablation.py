@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 
+import torch
 from transformers import set_seed
 from transformers.loss.loss_utils import ForSequenceClassificationLoss
 from transformers.modeling_outputs import SequenceClassifierOutput
@@ -27,13 +28,14 @@ from hf_lth.models import TextRNNForSequenceClassification
 
 
 class UnpackedTextRNN(TextRNNForSequenceClassification):
-    """The preset's model, but reading the padded batch to its end (no `pack_padded_sequence`)."""
+    """The preset's model, but reading the padded batch to its end (every position counts as a real token)."""
 
     _auto_class = None  # a local experiment: do not copy this file into saved folders as remote code
 
     def forward(self, input_ids, attention_mask=None, labels=None, return_dict=None):
-        _, hidden = self.rnn(self.embedding(input_ids))
-        logits = self.classifier(self.dropout(self.final_states(hidden)))
+        every_position = torch.full((input_ids.shape[0],), input_ids.shape[1], device=input_ids.device)
+        _, final = self.rnn(self.embedding(input_ids), every_position)
+        logits = self.classifier(self.dropout(final))
         # Called by name: `self.loss_function` goes by the class name, and this one (kept: it is in the experiment's
         # identity) does not end in ForSequenceClassification.
         loss = ForSequenceClassificationLoss(labels, logits, self.config) if labels is not None else None

@@ -85,3 +85,18 @@ def test_the_2_of_4_gpu_benchmark_says_it_has_nothing_to_measure_without_a_gpu()
                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("skipped: no CUDA GPU")
+
+
+@pytest.mark.slow
+def test_the_rnn_step_benchmark_compares_the_packed_and_the_padded_recurrence(tmp_path):
+    out = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "bench_rnn_step.py"), "--processes", "1", "--steps", "1",
+         "--cells", "lstm", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=600,
+    )
+    assert out.returncode == 0, out.stderr[-4000:]
+    result = json.loads((tmp_path / "rnn_step.json").read_text())
+    (row,) = result["rows"]
+    assert row["figure"].startswith("lstm: training step, padded batch") and row["anchor"].startswith("packed")
+    assert len(result["raw"]["lstm packed"]) == len(result["raw"]["lstm padded"]) == 1
+    assert row["value"] > 0 and row["anchor_value"] > 0 and "speed-up" in row["note"]

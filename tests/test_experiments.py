@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +11,9 @@ import pytest
 from helpers.cli import REPO_ROOT, TINY, cli_env
 
 from hf_lth.data.loading import DATASET_PRESETS, SHIPPED_SAMPLES
+from hf_lth.errors import LTHInputError
+from hf_lth.settings.arguments import accelerator_available
+from hf_lth.settings.precision import cpu_bf16_instructions
 
 sys.path.insert(0, str(REPO_ROOT / "examples"))
 import run_lth  # noqa: E402
@@ -25,6 +29,12 @@ def test_there_are_experiment_files():
 def test_experiment_file_parses(path):
     # GPU variants may ask for bf16, which TrainingArguments refuses on a CPU-only machine: parse them without it.
     cpu_only = ["--bf16", "false"] if path.stem.endswith("_gpu") else []
+    asks_bf16 = json.loads(path.read_text()).get("bf16", False)
+    if asks_bf16 and not path.stem.endswith("_gpu") and not (cpu_bf16_instructions() or accelerator_available()):
+        # A CPU study in bf16, on a machine that cannot run it: refused with the reason; the rest parses in fp32.
+        with pytest.raises(LTHInputError, match="needs a CPU with bf16 instructions"):
+            run_lth.parse_args([str(path)])
+        cpu_only = ["--bf16", "false"]
     model_args, data_args, lth_args = run_lth.parse_args([str(path), *cpu_only])
     assert model_args.model_name_or_path
     if data_args.dataset_name is None:  # the full data sets beside the checkout

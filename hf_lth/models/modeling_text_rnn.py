@@ -4,17 +4,110 @@ This file imports nothing of `hf_lth` (only torch, transformers and its own conf
 model folder also loads with `trust_remote_code=True` where `hf_lth` is not installed.
 """
 
+import contextlib
+
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from transformers import PreTrainedModel
 from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_text_rnn import TextRNNConfig
 
-RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-GATES = {nn.RNN: 1, nn.LSTM: 4, nn.GRU: 3}  # gate blocks stacked in each weight_hh
+def cpu_computes_bf16() -> bool:
+    """True where this CPU has bf16 instructions (AMX or AVX512-BF16), the ones oneDNN's bf16 LSTM needs."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
+
+
+def recurrent_precision(rnn: nn.Module, device: torch.device) -> contextlib.AbstractContextManager:
+    """Where the recurrent layer runs: as the caller's autocast says, except an LSTM under CPU bf16 autocast on a
+    CPU without bf16 instructions, which runs in fp32 (oneDNN has no bf16 LSTM there and fails to build one)."""
+    cpu_bf16 = torch.is_autocast_enabled("cpu") and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    if device.type == "cpu" and cpu_bf16 and isinstance(rnn, nn.LSTM) and not cpu_computes_bf16():
+        return torch.autocast("cpu", enabled=False)
+    return contextlib.nullcontext()
+
+
+def gather_positions(sequence: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """`sequence[b, index[b, t]]` for every (b, t): (batch, seq_len, features)."""
+    return sequence.gather(1, index[..., None].expand(-1, -1, sequence.shape[-1]))
+
+
+class RealTokensRecurrence:
+    """A torch recurrent layer (batch_first) whose forward reads each text's first `lengths` tokens only.
+
+    Each layer and direction is one call on the padded batch, the backward direction on each text reversed within
+    its own length, so that padding never enters a state: the outputs and final states of torch's packed sequence,
+    but a padded batch takes oneDNN's fused LSTM on the CPU (a training step 4x faster, docs/performance.md) and
+    has static shapes on XLA. Weights, their names and the module's hooks are torch's own (`torch.nn.utils.prune`
+    works as on `nn.LSTM`).
+    """
+
+    def recurrence(self, *args):  # torch's functional recurrence of the cell, as its module's forward calls it
+        raise NotImplementedError
+
+    def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns `outputs` (batch, seq_len, directions * hidden_size), the last layer's outputs, zero at padding
+        positions, and `final` (batch, directions * hidden_size), its hidden state after each text's last real
+        token (forward direction) and after its first (backward)."""
+        with recurrent_precision(self, embedded.device):
+            return self._recur(embedded, lengths)
+
+    def _recur(self, embedded: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, seq_len, _ = embedded.shape
+        positions = torch.arange(seq_len, device=embedded.device)
+        lengths = lengths.to(embedded.device)
+        real = positions < lengths[:, None]
+        # Reversal within each length: position t <-> length - 1 - t for real tokens; padding stays; its own inverse.
+        reverse = torch.where(real, lengths[:, None] - 1 - positions, positions)
+        last = (lengths - 1)[:, None, None].expand(batch, 1, self.hidden_size)
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if self.bias else ("weight_ih", "weight_hh")
+        layer_input, finals = embedded, []
+        for layer in range(self.num_layers):
+            outputs, finals = [], []
+            for direction in range(2 if self.bidirectional else 1):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                weights = [getattr(self, name + suffix) for name in names]
+                steps = layer_input if direction == 0 else gather_positions(layer_input, reverse)
+                zeros = steps.new_zeros(1, batch, self.hidden_size)
+                hx = (zeros, zeros) if isinstance(self, nn.LSTM) else zeros
+                output = self.recurrence(steps, hx, weights, self.bias, 1, 0.0, self.training, False, True)[0]
+                finals.append(output.gather(1, last).squeeze(1))
+                outputs.append(output if direction == 0 else gather_positions(output, reverse))
+            layer_input = torch.cat(outputs, dim=-1)
+            if layer < self.num_layers - 1 and self.dropout > 0:  # as nn.RNNBase: on every layer's outputs but the last
+                layer_input = nn.functional.dropout(layer_input, self.dropout, self.training)
+        return layer_input.masked_fill(~real[..., None], 0.0), torch.cat(finals, dim=-1)
+
+
+class RealTokensRNN(RealTokensRecurrence, nn.RNN):
+    """`nn.RNN` reading the real tokens only (see `RealTokensRecurrence`)."""
+
+    def recurrence(self, *args):
+        return (torch.rnn_tanh if self.nonlinearity == "tanh" else torch.rnn_relu)(*args)
+
+
+class RealTokensLSTM(RealTokensRecurrence, nn.LSTM):
+    """`nn.LSTM` reading the real tokens only (see `RealTokensRecurrence`)."""
+
+    def recurrence(self, *args):
+        return torch.lstm(*args)
+
+
+class RealTokensGRU(RealTokensRecurrence, nn.GRU):
+    """`nn.GRU` reading the real tokens only (see `RealTokensRecurrence`)."""
+
+    def recurrence(self, *args):
+        return torch.gru(*args)
+
+
+RNN_CLASSES = {"rnn": RealTokensRNN, "lstm": RealTokensLSTM, "gru": RealTokensGRU}
+
+
+def gate_blocks(rnn: nn.RNNBase) -> int:
+    """Gate blocks stacked in each of `rnn`'s weight matrices: 4 for an LSTM, 3 for a GRU, 1 for a vanilla RNN."""
+    return 4 if isinstance(rnn, nn.LSTM) else 3 if isinstance(rnn, nn.GRU) else 1
 
 
 class TextRNNPreTrainedModel(PreTrainedModel):
@@ -44,7 +137,7 @@ class TextRNNPreTrainedModel(PreTrainedModel):
             if module.bias is not None:
                 init.zeros_(module.bias)
         elif isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
-            gates = GATES[type(module)]
+            gates = gate_blocks(module)
             for name, param in module.named_parameters(recurse=False):
                 if getattr(param, "_is_hf_initialized", False):
                     continue
@@ -61,10 +154,10 @@ class TextRNNPreTrainedModel(PreTrainedModel):
 
 
 class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
-    """Embedding -> RNN/LSTM/GRU over the packed sequence -> pooled features -> dropout -> linear.
+    """Embedding -> RNN/LSTM/GRU over the real tokens -> pooled features -> dropout -> linear.
 
-    The recurrent layer reads only the real tokens (`pack_padded_sequence` with lengths from `attention_mask`), so a
-    text gets the same logits alone and right-padded in a batch. With `pooling="last"` the features are the last
+    The recurrent layer reads only the real tokens (lengths from `attention_mask`, see `RealTokensRecurrence`), so
+    a text gets the same logits alone and right-padded in a batch. With `pooling="last"` the features are the last
     layer's final hidden states (forward and backward concatenated); with `"max"` or `"mean"`, its outputs pooled
     over the real tokens.
 
@@ -92,14 +185,6 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size * directions, config.num_labels)
         self.post_init()
 
-    def final_states(self, hidden: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """The last layer's final hidden state of each direction, concatenated: (batch, directions * hidden_size)."""
-        if isinstance(hidden, tuple):  # LSTM: (h_n, c_n)
-            hidden = hidden[0]
-        directions = 2 if self.config.bidirectional else 1
-        last_layer = hidden.view(self.config.num_layers, directions, hidden.shape[1], self.config.hidden_size)[-1]
-        return torch.cat(list(last_layer.unbind(0)), dim=-1)
-
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embedding
 
@@ -121,18 +206,15 @@ class TextRNNForSequenceClassification(TextRNNPreTrainedModel):
         else:
             lengths = attention_mask.sum(-1).clamp(min=1)
         embedded = self.embedding(input_ids)
-        # pack_padded_sequence wants lengths on the CPU: the one host sync of this model.
-        packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        output, hidden = self.rnn(packed)
+        outputs, final = self.rnn(embedded, lengths)
         pooling = self.config.pooling
         if pooling == "last":
-            features = self.final_states(hidden)
-        elif pooling == "max":  # padding positions are -inf, so they never win
-            padded, _ = pad_packed_sequence(output, batch_first=True, padding_value=float("-inf"), total_length=seq_len)
-            features = padded.amax(dim=1)
+            features = final
+        elif pooling == "max":  # padding positions never win
+            real = torch.arange(seq_len, device=outputs.device) < lengths.to(outputs.device)[:, None]
+            features = outputs.masked_fill(~real[..., None], float("-inf")).amax(dim=1)
         else:  # mean over the real tokens; padding positions are zero
-            padded, _ = pad_packed_sequence(output, batch_first=True, total_length=seq_len)
-            features = padded.sum(dim=1) / lengths.to(padded.device, padded.dtype).unsqueeze(-1)
+            features = outputs.sum(dim=1) / lengths.to(outputs.device, outputs.dtype).unsqueeze(-1)
         logits = self.classifier(self.dropout(features))
 
         loss = None

@@ -5,6 +5,7 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from hf_lth.models import TextRNNConfig, TextRNNForSequenceClassification
+from hf_lth.models import modeling_text_rnn
 
 PAD, VOCAB = 0, 60  # as in conftest.py
 CELLS = ("rnn", "lstm", "gru")
@@ -59,7 +60,7 @@ def test_pooled_features_are_the_pooled_outputs(texts, right_pad):
     model = tiny_model(cell="gru", num_layers=1, pooling="max").eval()
     text = texts[3]
     with torch.no_grad():
-        outputs, _ = model.rnn(model.embedding(text.unsqueeze(0)))
+        outputs, _ = torch.nn.GRU.forward(model.rnn, model.embedding(text.unsqueeze(0)))  # torch's own recurrence
         for pooling, expected in (("max", outputs[0].amax(0)), ("mean", outputs[0].mean(0))):
             model.config.pooling = pooling
             assert torch.allclose(model(text.unsqueeze(0)).logits[0], model.classifier(expected), atol=1e-6)
@@ -153,3 +154,81 @@ def test_save_and_auto_load_roundtrip(cell, tmp_path, texts, right_pad):
     with torch.no_grad():  # equal weights; the loaded LSTM may take another kernel path, hence allclose
         expected_logits = model(input_ids, attention_mask).logits
         assert torch.allclose(expected_logits, loaded.eval()(input_ids, attention_mask).logits, atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cpu_has_bf16", [False, True])
+def test_bf16_autocast_on_a_cpu_without_bf16_runs_the_lstm_in_fp32(cell, cpu_has_bf16, monkeypatch):
+    """oneDNN builds no bf16 LSTM on a CPU without bf16 instructions: a batch of equal lengths (its fast path) used to
+    fail there with "could not create a primitive descriptor". Such an LSTM runs in fp32; elsewhere autocast rules."""
+    if cpu_has_bf16 and not modeling_text_rnn.cpu_computes_bf16():
+        monkeypatch.setattr(modeling_text_rnn, "cpu_computes_bf16", lambda: True)
+        fallback_expected = False
+        run_forward = cell != "lstm"  # the real kernel would fail here: only the choice of context is checked
+    else:
+        monkeypatch.setattr(modeling_text_rnn, "cpu_computes_bf16", lambda: cpu_has_bf16)
+        fallback_expected = cell == "lstm" and not cpu_has_bf16
+        run_forward = True
+    model = tiny_model(cell=cell)
+    input_ids = torch.randint(1, VOCAB, (4, 7))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        context = modeling_text_rnn.recurrent_precision(model.rnn, input_ids.device)
+        assert isinstance(context, torch.autocast) is fallback_expected
+        if not run_forward:
+            return
+        seen, recurrence = [], type(model.rnn).recurrence
+
+        def spy(self, *args):
+            result = recurrence(self, *args)
+            seen.append(result[0].dtype)
+            return result
+
+        monkeypatch.setattr(type(model.rnn), "recurrence", spy)
+        out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), labels=torch.tensor([0, 1, 1, 0]))
+    out.loss.backward()
+    assert torch.isfinite(out.loss) and all(param.grad is not None for param in model.parameters())
+    assert len(seen) == 4  # two layers, two directions
+    if fallback_expected:
+        assert seen == [torch.float32] * 4
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize(("num_layers", "bidirectional"), [(1, False), (1, True), (2, True)])
+def test_recurrence_over_real_tokens_is_torchs_packed_sequence(cell, num_layers, bidirectional):
+    """One call a layer and direction on the padded batch gives what torch's module gives on the packed sequence:
+    the outputs at real tokens (zero at padding), the final states and every weight's gradient."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    model = tiny_model(cell=cell, num_layers=num_layers, bidirectional=bidirectional, dropout=0.0)
+    embedded = torch.randn(4, 9, 12, dtype=torch.float64)
+    lengths = torch.tensor([9, 3, 9, 1])
+    rnn = model.rnn.double()
+    outputs, final = rnn(embedded, lengths)
+    packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
+    torch_module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+    reference, hidden = torch_module.forward(rnn, packed)
+    reference, _ = pad_packed_sequence(reference, batch_first=True, total_length=9)
+    hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+    directions = 2 if bidirectional else 1
+    reference_final = torch.cat(list(hidden.view(num_layers, directions, 4, 8)[-1].unbind(0)), dim=-1)
+    torch.testing.assert_close(outputs, reference)
+    torch.testing.assert_close(final, reference_final)
+    grads = torch.autograd.grad((outputs.sum() + final.square().sum()), list(rnn.parameters()))
+    reference_grads = torch.autograd.grad(reference.sum() + reference_final.square().sum(), list(rnn.parameters()))
+    for grad, reference_grad in zip(grads, reference_grads):
+        torch.testing.assert_close(grad, reference_grad)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_torch_pruning_utilities_work_on_the_recurrent_layer(cell, texts, right_pad):
+    """`torch.nn.utils.prune` recomputes a pruned weight in the module's forward pre-hook: the recurrent layer is
+    called as a module, so the hook runs, step after step, and the pruned weights take no part."""
+    from torch.nn.utils import prune
+
+    model = tiny_model(cell=cell, num_layers=1, bidirectional=False)
+    input_ids, attention_mask = right_pad(texts)
+    prune.custom_from_mask(model.rnn, "weight_hh_l0", torch.zeros_like(model.rnn.weight_hh_l0))
+    for _ in range(2):  # a stale weight from the first step would fail the second backward
+        model(input_ids=input_ids, attention_mask=attention_mask, labels=torch.tensor([0, 1, 1, 0, 1])).loss.backward()
+    assert model.rnn.weight_hh_l0_orig.grad.abs().sum() == 0  # masked out of the recurrence
+    assert model.rnn.weight_ih_l0.grad.abs().sum() > 0
