@@ -39,9 +39,9 @@ class RealTokensRecurrence:
 
     Each layer and direction is one call on the padded batch, the backward direction on each text reversed within
     its own length, so that padding never enters a state: the outputs and final states of torch's packed sequence,
-    but a padded batch takes oneDNN's fused LSTM on the CPU (a training step 4x faster, docs/performance.md) and
-    has static shapes on XLA. Weights, their names and the module's hooks are torch's own (`torch.nn.utils.prune`
-    works as on `nn.LSTM`).
+    but a padded batch takes oneDNN's fused LSTM on the CPU (an LSTM training step 5.8x faster,
+    docs/performance.md) and has static shapes on XLA. Weights, their names and the module's hooks are torch's own
+    (`torch.nn.utils.prune` works as on `nn.LSTM`).
     """
 
     def recurrence(self, *args):  # torch's functional recurrence of the cell, as its module's forward calls it
