@@ -1,4 +1,4 @@
-"""Configuration of the recurrent text classifier (vanilla RNN, LSTM or GRU over packed sequences).
+"""Configuration of the recurrent text classifier (vanilla RNN, LSTM or GRU over the real tokens of a padded batch).
 
 This file imports nothing of `hf_lth`, so that it also works as a `trust_remote_code` file.
 """
