@@ -2,8 +2,9 @@
 """Run a tiny LTH experiment on an XLA device and check the TPU code path (run it through scripts/test_xla.sh).
 
 With `PJRT_DEVICE=CPU`, torch-xla gives a real XLA device on this CPU: the same lazy tensors, graph tracing,
-compilation cache and device transfers as on a TPU. The script trains a tiny TextCNN for a dense round and one
-pruned round (`max_steps` = 2N, static shapes: fixed-length inputs and `dataloader_drop_last`) and checks:
+compilation cache and device transfers as on a TPU. The script trains a tiny TextCNN (or, with `--model lstm`, a
+tiny bidirectional LSTM on texts of different lengths) for a dense round and one pruned round (`max_steps` = 2N,
+static shapes: fixed-length inputs and `dataloader_drop_last`) and checks:
 
 1. the model's parameters and the masks that `TicketMaskCallback` multiplies into them after every optimizer
    step live on the XLA device (moved there once per round);
@@ -31,6 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10, help="N: metrics are compared after N and 2N steps.")
     parser.add_argument("--output_dir", default=None, help="Where the experiment goes (default: a temp folder).")
+    parser.add_argument("--model", choices=("cnn", "lstm"), default="cnn",
+                        help="A tiny TextCNN, or a tiny bidirectional TextRNN LSTM fed texts of different lengths.")
     cli = parser.parse_args()
 
     os.environ.setdefault("PJRT_DEVICE", "CPU")
@@ -40,7 +43,8 @@ def main() -> int:
     from transformers import TrainerCallback
     from transformers.utils import is_torch_xla_available
 
-    from hf_lth import LTHArguments, LTHTrainer, TextCNNConfig, TextCNNForSequenceClassification, compute_metrics
+    from hf_lth import (LTHArguments, LTHTrainer, TextCNNConfig, TextCNNForSequenceClassification, TextRNNConfig,
+                        TextRNNForSequenceClassification, compute_metrics)
 
     if not is_torch_xla_available():
         print("FAIL: transformers does not see torch-xla", file=sys.stderr)
@@ -86,14 +90,25 @@ def main() -> int:
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(2, 200, (rows, seq_len), generator=g)
     labels = (ids[:, :4].float().mean(dim=1) > 100).long()
-    data = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": [[1] * seq_len] * rows,
+    if cli.model == "lstm":  # right-padded texts of 8 to 32 tokens: the shapes stay static, the lengths do not
+        lengths = torch.randint(8, seq_len + 1, (rows,), generator=g)
+        attention_mask = (torch.arange(seq_len)[None, :] < lengths[:, None]).long()
+        ids = ids * attention_mask
+    else:
+        attention_mask = torch.ones_like(ids)
+    data = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": attention_mask.tolist(),
                               "labels": labels.tolist()})
     train, evaluation = data.select(range(192)), data.select(range(192, 256))
 
     torch.manual_seed(0)
-    config = TextCNNConfig(vocab_size=200, embedding_dim=16, num_filters=8, filter_sizes=[2, 3], dropout=0.0,
-                           num_labels=2, pad_token_id=0)
-    model = TextCNNForSequenceClassification(config)
+    if cli.model == "lstm":
+        model = TextRNNForSequenceClassification(TextRNNConfig(
+            vocab_size=200, embedding_dim=16, hidden_size=8, num_layers=1, bidirectional=True, dropout=0.0,
+            cell="lstm", num_labels=2, pad_token_id=0))
+    else:
+        model = TextCNNForSequenceClassification(TextCNNConfig(
+            vocab_size=200, embedding_dim=16, num_filters=8, filter_sizes=[2, 3], dropout=0.0, num_labels=2,
+            pad_token_id=0))
 
     n = cli.steps
     out = cli.output_dir or tempfile.mkdtemp(prefix="hf_lth_xla_")
