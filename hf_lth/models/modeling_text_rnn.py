@@ -5,6 +5,7 @@ model folder also loads with `trust_remote_code=True` where `hf_lth` is not inst
 """
 
 import contextlib
+import functools
 
 import torch
 from torch import nn
@@ -14,8 +15,10 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_text_rnn import TextRNNConfig
 
+@functools.lru_cache(maxsize=1)
 def cpu_computes_bf16() -> bool:
-    """True where this CPU has bf16 instructions (AMX or AVX512-BF16), the ones oneDNN's bf16 LSTM needs."""
+    """True where this CPU has bf16 instructions (AMX or AVX512-BF16), the ones oneDNN's bf16 LSTM needs. (A copy of
+    `hf_lth.settings.precision.cpu_bf16_instructions`'s probe: this file imports nothing of hf_lth.)"""
     probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
     return any(getattr(torch.cpu, probe, lambda: False)() for probe in probes)
 
@@ -63,7 +66,7 @@ class RealTokensRecurrence:
         reverse = torch.where(real, lengths[:, None] - 1 - positions, positions)
         last = (lengths - 1)[:, None, None].expand(batch, 1, self.hidden_size)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if self.bias else ("weight_ih", "weight_hh")
-        layer_input, finals = embedded, []
+        layer_input = embedded
         for layer in range(self.num_layers):
             outputs, finals = [], []
             for direction in range(2 if self.bidirectional else 1):
