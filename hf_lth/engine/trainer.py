@@ -30,11 +30,13 @@ from ..settings.arguments import LTHArguments
 from ..settings.identity import identity_settings, split_settings
 from ..storage.atomic import remove_path
 from ..storage.folder import TRAINER_STATE_FILE, ExperimentFolder
+from ..pruning.packed import load_packed_mask, save_packed_mask
 from ..storage.predictions import SplitPredictions
 from ..storage.weights import full_state_dict, load_state_in_place
 from ..structure import get_granularity
 from .callbacks import RewindPointCallback, TicketMaskCallback
 from .collapse import is_collapsed, majority_share
+from .restore import restore_published_line
 from .round_state import RoundState
 
 logger = logging.getLogger(__name__)
@@ -142,6 +144,8 @@ class LTHTrainer(Trainer):
         """
         args = self.args
         self._claim_folder()
+        if args.lth_resume_from:
+            restore_published_line(self, args.lth_resume_from)
         finished = self.folder.finished_rounds()
         last = args.num_pruning_rounds
         wanted = args.control_rounds
@@ -200,7 +204,7 @@ class LTHTrainer(Trainer):
             state.set_mask(control.start(ticket_mask, self.rewind, self.folder, index, self.model, state.seed,
                                          granularity=self.granularity))  # its mask and its start
         elif index > 0:
-            mask = self.method.next_mask(self, state)  # prune
+            mask = self._next_mask(state)  # prune
             load_state_in_place(self.model, self.rewind.start_state(self.folder, index), f"the start of round {index}")
             state.set_mask(mask)
         else:
@@ -210,6 +214,22 @@ class LTHTrainer(Trainer):
         metrics, predictions, eval_time = self._evaluate_round()
         record = self._round_record(state, train_output, metrics, train_time, eval_time)
         self._write_round(state, record, predictions)
+
+    def _next_mask(self, state: RoundState) -> TicketMask:
+        """The mask pruned round `state.index` trains under, from the line's method. A restorable method's
+        (`LineMethod.restorable`) is kept while the round trains (its pending mask) and read back when the round
+        is run again, so that a line restored from its published records goes on without the weights it came from."""
+        if not self.method.restorable:
+            return self.method.next_mask(self, state)
+        pending = self.folder.pending_mask_path(state.index)
+        if pending.is_file():
+            mask = load_packed_mask(pending)
+            mask.check_fits(self.model, f"the pending mask of round {state.index} ({pending})")
+            return mask
+        mask = self.method.next_mask(self, state)
+        if self.args.should_save:
+            save_packed_mask(mask, pending)  # (other processes found the same mask, or read this one whole)
+        return mask
 
     def _round_state(self, index: int, control: Control | None) -> RoundState:
         """Round `index` (of `control`) before it is pruned: its plan and seed; it trains under the line's current
@@ -421,7 +441,12 @@ class LTHTrainer(Trainer):
         if last > 0:  # round 0 is the trunk's, shared by lines that may prune other tensors
             mask = TicketMask.load(self.folder.mask_path(last))
             mask.check_fits(self.model, f"the mask of {self.folder.round_dir(last)}")
-        load_state_in_place(self.model, self.folder.read_weights(last), self.folder.round_dir(last))
+        if self.folder.has_weights(last):
+            load_state_in_place(self.model, self.folder.read_weights(last), self.folder.round_dir(last))
+        elif last < self.args.num_pruning_rounds and not self.folder.pending_mask_path(last + 1).is_file():
+            raise LTHInputError(f"round {last} of {self.folder.base} was restored from published records, without its "
+                                f"weights, and the mask of round {last + 1} was not published: round {last + 1} cannot "
+                                "be pruned from it.")
         self._enter(RoundState(last, mask))
         if left <= 0:
             self._progress.note(f"{self.folder.base}: all {self.args.num_pruning_rounds} rounds"

@@ -66,6 +66,10 @@ def stage_ticket(output_dir: str | Path, staging_dir: str | Path, repo_id: str |
     results = json.loads(folder.results_path.read_text(encoding="utf-8"))
     index = choose_round(results, round_index)
     record = folder.record(index)
+    if not folder.has_weights(index):
+        raise LTHInputError(f"round {index} of {output_dir} was restored from published records and holds no weights "
+                            f"({folder.restored_path(index).name}): push a round trained in this folder "
+                            "(--lth_push_round).")
     with atomic_dir(staging_dir) as tmp:
         for item in folder.round_dir(index).iterdir():
             if item.is_file() and item.name not in (COMPACT_WEIGHTS_NAME, PREDICTIONS_FILE):

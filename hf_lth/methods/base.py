@@ -30,6 +30,10 @@ class LineMethod:
       Its settings belong to the line's identity only when it is the line's method;
     - `needs_target_sparsity`: whether it prunes to `--lth_target_sparsity` (refused without one);
     - `record_name`: what the rounds it pruned record as their `method` (its `name` by default);
+    - `restorable`: whether a mask it found once may stand in for finding it again: its `next_mask` reads nothing but
+      the weights and mask the previous round ended with, and adds no callbacks or record fields. The engine then
+      keeps each pruned round's mask while the round trains (its pending mask), which is what lets a line go on
+      from its published records once its run folder is gone (`hf_lth.engine.restore`);
 
     and implements `next_mask(engine, round)`: the mask that pruned round `round.index` trains under, found from the
     weights the previous round ended with (before the survivors are rewound). `round` is the round's `RoundState`
@@ -55,6 +59,7 @@ class LineMethod:
     settings_class: ClassVar[type | None] = None
     needs_target_sparsity: ClassVar[bool] = False
     record_name: ClassVar[str | None] = None
+    restorable: ClassVar[bool] = False
     help: ClassVar[str] = ""
 
     def __init__(self, args: Any):

@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 @register_method
 class IMP(LineMethod):
     name = "imp"
+    restorable = True
     help = "prune between rounds (iterative; --lth_method one_shot for one round)"
 
     def num_rounds(self) -> int:

@@ -137,6 +137,12 @@ class LTHArguments(*reversed(settings_classes()), TrainingArguments):
         default=None,
         metadata={"help": "Start from this mask (a mask file, a ticket folder or a Hub repo id) instead of a dense one."},
     )
+    lth_resume_from: str | None = field(
+        default=None,
+        metadata={"help": "A published copy of this line (`hf-lth-study publish` with publish_masks): when output_dir "
+                          "holds no finished round, rebuild it from there (records, predictions and masks; init "
+                          "rewinding only) and go on. Nothing published yet: start from round 0."},
+    )
     lth_push_round: int | None = field(
         default=None, metadata={"help": "With --push_to_hub: the round to push (default: the best on validation)."}
     )

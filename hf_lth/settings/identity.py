@@ -41,7 +41,7 @@ MAY_CHANGE = frozenset({
     "skip_memory_metrics", "include_num_input_tokens_seen", "include_tokens_per_second", "local_rank",
     "do_train", "do_eval", "do_predict", "lth_rounds", "lth_controls", "lth_control_rounds", "lth_push_round",
     "lth_branch", "lth_rewind_steps", "lth_evaluate_test", "lth_compact_tickets", "lth_push_shrunk",
-    "preprocessing_num_workers", "overwrite_cache", "cache_dir", "token", "trust_remote_code",
+    "lth_resume_from", "preprocessing_num_workers", "overwrite_cache", "cache_dir", "token", "trust_remote_code",
 })
 _MAY_CHANGE_PATTERNS = re.compile(r"^(hub_|push_to_hub)|_token$")
 

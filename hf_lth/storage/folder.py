@@ -5,6 +5,7 @@
       round_00/                  the trunk: the dense round (a ticket folder), shared by every branch
       rewind_points/step_000000.safetensors ...   weights of round 0 kept at the candidate rewind steps
       round_01/ ... controls/KIND/round_XX/ lth_results.json checkpoints/    the main line
+      pending_masks/round_02.safetensors   the mask of the pruned round being trained, until its folder exists
       branches/NAME/             a branch: lth_branch.json, round_01/ ..., controls/, lth_results.json, checkpoints/
 
 A round is finished when its folder exists under its final name (it is written elsewhere and renamed), so a
@@ -33,12 +34,20 @@ from .paths import (  # noqa: F401  (the names of an experiment folder, importab
     CHECKPOINTS_DIR,
     CONFIG_FILE,
     CONTROLS_DIR,
+    COMPACT_WEIGHTS_FILE,
+    DENSE_WEIGHTS_FILE,
+    INITIAL_WEIGHTS_FILE,
     LOG_HISTORY_FILE,
     MASK_FILE,
+    PENDING_MASKS_DIR,
     PLOT_FILE,
     PREDICTIONS_FILE,
+    PUBLISHED_MASKS_DIR,
+    PUBLISHED_PENDING_DIR,
     PUBLISHED_PREDICTIONS_DIR,
+    PUBLISHED_STATE_DIR,
     REPORT_FILE,
+    RESTORED_FILE,
     RESULTS_FILE,
     REWIND_DIR,
     SEARCH_DIR,
@@ -153,6 +162,39 @@ class ExperimentFolder:
         base = self.root if index == 0 and control is None else self.base
         return base / PUBLISHED_PREDICTIONS_DIR / published_predictions_name(index, control)
 
+    def pending_mask_path(self, index: int) -> Path:
+        """The mask pruned round `index` of this line trains under, kept (packed) while it trains: a line restored
+        from its published records (`hf_lth.engine.restore`) takes it instead of the weights of round `index - 1`."""
+        return self.base / PENDING_MASKS_DIR / f"{round_name(index)}.safetensors"
+
+    def restored_path(self, index: int, control: str | None = None) -> Path:
+        """The marker of a round folder restored from published records (it holds no weights)."""
+        return self.round_dir(index, control) / RESTORED_FILE
+
+    def has_weights(self, index: int, control: str | None = None) -> bool:
+        """True when finished round `index` (of `control`) holds its trained weights (a restored one does not)."""
+        directory = self.round_dir(index, control)
+        return (directory / DENSE_WEIGHTS_FILE).is_file() or (directory / COMPACT_WEIGHTS_FILE).is_file()
+
+    @property
+    def published_state_dir(self) -> Path:
+        """In a published line: what the line needs to go on without its run folder (`hf_lth.engine.line_state`)."""
+        return self.base / PUBLISHED_STATE_DIR
+
+    def published_mask_path(self, index: int, control: str | None = None) -> Path:
+        """In a published line: the packed mask of round `index` (or its control); round 0 under the main line."""
+        base = self.root if index == 0 and control is None else self.base
+        return base / PUBLISHED_STATE_DIR / PUBLISHED_MASKS_DIR / published_predictions_name(index, control)
+
+    def published_pending_path(self, index: int) -> Path:
+        """In a published line: the packed mask of pruned round `index`, published while it trained."""
+        return self.published_state_dir / PUBLISHED_PENDING_DIR / f"{round_name(index)}.safetensors"
+
+    @property
+    def published_initial_weights_path(self) -> Path:
+        """In a published experiment: the digest of round 0's initial weights (the start that `init` rewinds to)."""
+        return self.root / PUBLISHED_STATE_DIR / INITIAL_WEIGHTS_FILE
+
     @property
     def branches_dir(self) -> Path:
         return self.root / BRANCHES_DIR
@@ -247,7 +289,13 @@ class ExperimentFolder:
                 save_predictions(tmp / PREDICTIONS_FILE, predictions)
         remove_path(self.checkpoint_dir(index, control))
         remove_if_empty(self.checkpoint_dir(index, control).parent)
+        if control is None:
+            self._remove_pending_mask(index)
         return directory
+
+    def _remove_pending_mask(self, index: int) -> None:
+        self.pending_mask_path(index).unlink(missing_ok=True)
+        remove_if_empty(self.pending_mask_path(index).parent)
 
     # ------------------------------------------------------------------ claiming
 
@@ -317,7 +365,8 @@ class ExperimentFolder:
         Each folder is renamed aside before it is deleted, so a crash midway never leaves a partial round under
         its final name; the settings file goes last, so an interrupted clear is still refused or cleared again.
         """
-        names = [CONTROLS_DIR, CHECKPOINTS_DIR] + ([BRANCHES_DIR, REWIND_DIR] if self.branch is None else [])
+        names = [CONTROLS_DIR, CHECKPOINTS_DIR, PENDING_MASKS_DIR]
+        names += [BRANCHES_DIR, REWIND_DIR] if self.branch is None else []
         for name in names:
             remove_path(self.base / name)
         for index in self.finished_rounds():
@@ -336,10 +385,15 @@ class ExperimentFolder:
         - Trainer checkpoints of rounds (and controls) that finished, which their ticket replaced, and the empty
           `checkpoints/` folder;
         - checkpoint folders without their `trainer_state.json` (Trainer writes it last), so that a round cut
-          short while a checkpoint was written resumes from the last complete one, not from the broken one.
+          short while a checkpoint was written resumes from the last complete one, not from the broken one;
+        - pending masks of rounds that finished.
         """
         removed = []
-        for base in {self.root, self.base, self.root / REWIND_DIR, *self._control_roots()}:
+        for index in self.finished_rounds():
+            if index > 0 and self.pending_mask_path(index).is_file():
+                removed.append(self.pending_mask_path(index))
+        for base in {self.root, self.base, self.root / REWIND_DIR, self.base / PENDING_MASKS_DIR,
+                     *self._control_roots()}:
             if base.is_dir():
                 removed += [child for child in base.iterdir() if is_temporary_name(child.name)]
         for base in {self.root, self.base}:
@@ -358,6 +412,7 @@ class ExperimentFolder:
             remove_path(path)
         for base in {self.root, self.base}:
             remove_if_empty(base / CHECKPOINTS_DIR)
+        remove_if_empty(self.base / PENDING_MASKS_DIR)
         return removed
 
     def _control_roots(self) -> list[Path]:

@@ -10,7 +10,12 @@ module imports nothing, so that light commands (`hf-lth-report`) use it too.
       branches/NAME/lth_branch.json ...       early_bird_search/ (scratch, while an early-bird search runs)
     a round folder: config.json  model.safetensors (or model.compact.safetensors)  lth_mask.safetensors
       lth_predictions.safetensors  lth_log_history.json  tokenizer files
+      pending_masks/round_02.safetensors     the mask of the pruned round being trained (packed; gone once it is)
+    a restored round folder (`hf_lth.engine.restore`): config.json  lth_mask.safetensors  lth_predictions.safetensors
+      lth_restored.json (no weights)
     a published line: lth_results.json  report.md  plots  predictions/round_01.safetensors  predictions/KIND_round_01...
+      and, for a study that publishes its masks: state/initial_weights.json  state/masks/round_01.safetensors
+      state/masks/KIND_round_01.safetensors  state/pending/round_02.safetensors  (packed masks)
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ CONTROLS_DIR = "controls"
 REWIND_DIR = "rewind_points"
 CHECKPOINTS_DIR = "checkpoints"
 SEARCH_DIR = "early_bird_search"
+PENDING_MASKS_DIR = "pending_masks"
 # A round folder (besides transformers' config.json, weights and tokenizer files)
 CONFIG_FILE = "config.json"
 MASK_FILE = "lth_mask.safetensors"
@@ -34,11 +40,16 @@ PREDICTIONS_FILE = "lth_predictions.safetensors"
 LOG_HISTORY_FILE = "lth_log_history.json"
 DENSE_WEIGHTS_FILE = "model.safetensors"
 COMPACT_WEIGHTS_FILE = "model.compact.safetensors"
+RESTORED_FILE = "lth_restored.json"
 # Trainer's checkpoints: `checkpoint-STEP` folders, of which trainer_state.json is written last
 CHECKPOINT_PREFIX = "checkpoint"  # transformers.trainer_utils.PREFIX_CHECKPOINT_DIR
 TRAINER_STATE_FILE = "trainer_state.json"
 # A published line (`hf_lth.study.publish`)
 PUBLISHED_PREDICTIONS_DIR = "predictions"
+PUBLISHED_STATE_DIR = "state"  # what a line needs to go on without its run folder (`hf_lth.engine.line_state`)
+PUBLISHED_MASKS_DIR = "masks"
+PUBLISHED_PENDING_DIR = "pending"
+INITIAL_WEIGHTS_FILE = "initial_weights.json"
 
 
 def round_name(index: int) -> str:

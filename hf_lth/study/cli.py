@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", help="only these seeds, e.g. 42,43")
     run.add_argument("--lines", help="only these lines, e.g. main,step500")
     run.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
-    run.add_argument("--publish", action="store_true", help="publish each seed's records after each line")
+    run.add_argument("--publish", action="store_true",
+                     help="publish each seed's records as its rounds finish (checked every minute) and after each line")
     report = commands.add_parser("report", help="one table and one plot of a study, with intervals and verdicts")
     report.add_argument("study", help="a study file (YAML)")
     report.add_argument("--out", help="folder for STUDY.md and STUDY.png (default: results/)", default="results")
@@ -56,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
                 for name in lines or []:
                     study.line(name)
             publish = (lambda study, outcome: publish_study(study, [outcome.seed])) if args.publish else None
+            poll = (lambda study, seed: publish_study(study, [seed])) if args.publish else None
             outcomes = run_studies(studies, jobs=args.jobs, seeds=seeds, lines=lines, dry_run=args.dry_run,
-                                   on_line_done=publish)
+                                   on_line_done=publish, on_poll=poll)
             failed = [o for o in outcomes if o.exit_code != 0]
             for outcome in failed:
                 print(f"failed: {outcome.study} seed {outcome.seed} {outcome.line}: see {outcome.log}", file=sys.stderr)

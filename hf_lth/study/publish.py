@@ -3,7 +3,8 @@
 For each seed, `output` -> `results`: the experiment's settings (`lth_experiment.json`), each line's
 `lth_results.json`, `report.md` and plots, and every round's and control's per-example predictions as
 `predictions/round_XX.safetensors` and `predictions/KIND_round_XX.safetensors` (the trunk's round 0 under the
-main line). Files are copied only where they changed, so publishing a running study is cheap and safe (rounds
+main line); with `publish_masks`, the main line's state too (packed masks and the digest of its initial weights,
+`hf_lth.engine.line_state`). Files are copied only where they changed, so publishing a running study is cheap and safe (rounds
 appear whole or not at all).
 """
 
@@ -43,8 +44,10 @@ def publish_study(study: Study, seeds: list[int] | None = None) -> list[Path]:
         branches = [None] + ExperimentFolder(source).branch_names()
         for branch in branches:
             folder, out = ExperimentFolder(source, branch), ExperimentFolder(target, branch)
-            for name in _LINE_FILES:
-                written += _copy(folder.base / name, out.base / name)
+            if study.publish_masks and branch is None:  # first: records never name a round whose mask is missing
+                from ..engine.line_state import publish_line_state  # (torch: only for a study that publishes masks)
+
+                written += publish_line_state(folder, out)
             for index in folder.finished_rounds():
                 if index == 0 and branch is not None:
                     continue  # the trunk's, published with the main line
@@ -52,6 +55,8 @@ def publish_study(study: Study, seeds: list[int] | None = None) -> list[Path]:
             for kind in folder.control_names():
                 for index in folder.finished_rounds(kind):
                     written += _copy(folder.predictions_path(index, kind), out.published_predictions_path(index, kind))
+            for name in _LINE_FILES:  # last: the records name only rounds whose files are published
+                written += _copy(folder.base / name, out.base / name)
     return written
 
 

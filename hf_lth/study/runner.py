@@ -7,6 +7,8 @@ lines of several studies that share a seed's experiment folder; seeds run side b
 study cut short continues where it was. A seed whose experiment folder is gone but whose every line is published in
 full under `results` (every planned round and control) is skipped: a fresh machine does not retrain finished studies.
 A failed line is reported (with its log) and does not stop the others; a failed main line stops its seed's branches.
+While a line runs, `on_poll` (if given) is called every `poll_seconds`: `hf-lth-study run --publish` publishes each
+round as it finishes, not only each line.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def log_path(study: Study, seed: int, line: Line) -> Path:
 
 
 def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = None, lines: list[str] | None = None,
-                dry_run: bool = False, echo=print, on_line_done=None) -> list[LineRun]:
+                dry_run: bool = False, echo=print, on_line_done=None, on_poll=None,
+                poll_seconds: float = 60.0) -> list[LineRun]:
     """Run the chosen seeds and lines of `studies`, `jobs` seeds at a time.
 
     Args:
@@ -53,6 +56,9 @@ def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = N
         dry_run: print the commands instead of running them.
         echo: where progress lines go.
         on_line_done: called with the study and the `LineRun` of each line that ends (e.g. to publish it).
+        on_poll: called with the study and the seed every `poll_seconds` while one of its lines runs (e.g. to
+            publish its finished rounds); an error it raises is reported, and the line goes on.
+        poll_seconds: how often `on_poll` is called.
 
     Returns:
         One `LineRun` per line run (or printed), in the order they finished.
@@ -84,7 +90,8 @@ def run_studies(studies: list[Study], jobs: int = 1, seeds: list[int] | None = N
             if failed_trunk and not line.is_main:
                 echo(f"[skip] {study.name} seed {seed} {line.name}: its main line failed")
                 continue
-            outcome = _run_line(study, seed, line, threads, echo)
+            poll = None if on_poll is None else (lambda study=study, seed=seed: on_poll(study, seed))
+            outcome = _run_line(study, seed, line, threads, echo, poll, poll_seconds)
             done.append(outcome)
             if on_line_done is not None:
                 on_line_done(study, outcome)
@@ -112,7 +119,8 @@ def published_in_full(study: Study, seed: int) -> bool:
     return True
 
 
-def _run_line(study: Study, seed: int, line: Line, threads: int, echo) -> LineRun:
+def _run_line(study: Study, seed: int, line: Line, threads: int, echo, poll=None,
+              poll_seconds: float = 60.0) -> LineRun:
     log = log_path(study, seed, line)
     log.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads)),
@@ -122,8 +130,25 @@ def _run_line(study: Study, seed: int, line: Line, threads: int, echo) -> LineRu
     with open(log, "a", encoding="utf-8") as handle:
         handle.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(study.command(seed, line))}\n")
         handle.flush()
-        code = subprocess.run(study.command(seed, line), stdout=handle, stderr=subprocess.STDOUT, env=env).returncode
+        with subprocess.Popen(study.command(seed, line), stdout=handle, stderr=subprocess.STDOUT, env=env) as process:
+            try:
+                while True:
+                    try:
+                        code = process.wait(timeout=poll_seconds if poll is not None else None)
+                        break
+                    except subprocess.TimeoutExpired:
+                        _call_poll(poll, study, seed, line, echo)
+            except BaseException:  # as subprocess.run does: the line does not outlive an interrupted runner
+                process.kill()
+                raise
     seconds = time.time() - started
     verdict = "done" if code == 0 else f"FAILED (exit {code})"
     echo(f"[{verdict}] {study.name} seed {seed} {line.name} in {seconds:.0f} s")
     return LineRun(study.name, seed, line.name, code, seconds, log)
+
+
+def _call_poll(poll, study: Study, seed: int, line: Line, echo) -> None:
+    try:
+        poll()
+    except Exception as err:  # publishing a running line must never stop it
+        echo(f"[warning] {study.name} seed {seed} {line.name}: {type(err).__name__}: {err}")

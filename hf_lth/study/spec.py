@@ -4,11 +4,17 @@
     base: experiments/imdb_cnn_full.json      # a run_lth config (flags as JSON); paths are relative to where you run
     output: runs/imdb_cnn_full_seed{seed}     # one experiment folder per seed
     results: results/imdb_cnn_full_seed{seed} # where `hf-lth-study publish` copies the records (optional)
+    publish_masks: false                      # also publish the masks, so that a line outlives its run folder
     seeds: [42, 43, 44]
     flags: {bf16: true}                       # flags of every line
     lines:                                    # `main` trains the trunk (round 0) and comes first; the others are
       main: {lth_rewind: init}                #   branches on that trunk (`--lth_branch NAME`), run after it
       step500: {lth_rewind: "step:500", lth_controls: [random_pruning, random_reinit], lth_control_rounds: [5, 10]}
+
+With `publish_masks: true`, `publish` adds each line's packed masks and the digest of its initial weights
+(`hf_lth.engine.line_state`, about 1/8 byte a prunable weight a round), and `run` passes the main line
+`--lth_resume_from RESULTS`: on a machine whose run folder is gone, the line goes on from its published records
+(`init` rewinding, IMP or one-shot; `hf_lth.engine.restore`).
 
 A flag's value may be a string, number, bool or list (joined with commas, as `--lth_controls a,b` takes it).
 
@@ -37,7 +43,7 @@ MAIN_LINE = "main"
 # TrainingArguments flags that pick the machine's precision: they leave a study's plan as it is.
 PRECISION_FLAGS = ("bf16", "fp16", "bf16_full_eval", "fp16_full_eval", "tf32", "half_precision_backend")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_KEYS = {"name", "base", "output", "results", "seeds", "flags", "lines", "description", "report"}
+_KEYS = {"name", "base", "output", "results", "publish_masks", "seeds", "flags", "lines", "description", "report"}
 REPORT_KINDS = ("lines", "time_to_ticket", "instability")
 METRICS = ("accuracy", "f1")
 _REPORT_KEYS = {"lines": {"kind", "metrics", "compare", "tensors"},
@@ -109,6 +115,7 @@ class Study:
         lines: the lines, the main line first.
         flags: flags of every line.
         results: where published records go, with `{seed}` (None: not published).
+        publish_masks: publish the masks too, and let the main line go on from them (`--lth_resume_from`).
         description: free text.
         path: the study file.
         report: what `hf-lth-study report` writes.
@@ -121,6 +128,7 @@ class Study:
     lines: list[Line]
     flags: dict[str, Any] = field(default_factory=dict)
     results: str | None = None
+    publish_masks: bool = False
     description: str = ""
     path: Path | None = None
     report: ReportSpec = field(default_factory=ReportSpec)
@@ -164,6 +172,8 @@ class Study:
                    "--output_dir", str(self.output_dir(seed))]
         if not line.is_main:
             command += ["--lth_branch", line.name]
+        elif self.publish_masks:
+            command += ["--lth_resume_from", str(self.results_dir(seed))]
         for key, value in flags.items():
             command += [f"--{key}", flag_text(value)]
         return command
@@ -233,9 +243,13 @@ def load_study(path: str | Path) -> Study:
     if not base.is_file():
         raise LTHInputError(f"study file {path}: base {base} does not exist (paths are relative to the folder you "
                             "run hf-lth-study from).")
+    publish_masks = spec.get("publish_masks", False)
+    if not isinstance(publish_masks, bool) or (publish_masks and not spec.get("results")):
+        raise LTHInputError(f"study file {path}: publish_masks must be true or false, and true needs results, got "
+                            f"{publish_masks!r}.")
     report = _report_spec(path, spec.get("report") or {}, [line.name for line in parsed])
     return Study(name=str(spec["name"]), base=base, output=str(spec["output"]), seeds=list(seeds), lines=parsed,
-                 flags=dict(spec.get("flags") or {}), results=spec.get("results"),
+                 flags=dict(spec.get("flags") or {}), results=spec.get("results"), publish_masks=publish_masks,
                  description=str(spec.get("description", "")), path=path, report=report)
 
 

@@ -63,3 +63,30 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
                             capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: study file")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_study_that_publishes_its_masks_publishes_them_while_its_line_runs(tmp_path, monkeypatch):
+    from hf_lth.study.publish import publish_study
+    from hf_lth.study.runner import run_studies
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny.json").write_text(json.dumps({**TINY, "lth_rewind_steps": "0"}))
+    (tmp_path / "study.yaml").write_text(
+        "name: tiny\nbase: tiny.json\noutput: runs/tiny_seed{seed}\nresults: results/tiny_seed{seed}\n"
+        "publish_masks: true\nseeds: [3]\nlines:\n  main: {}\n")
+    monkeypatch.setenv("PYTHONPATH", str(REPO_ROOT))
+    study = load_study(tmp_path / "study.yaml")
+    polls = []
+
+    def poll(polled, seed):
+        polls.append((polled.name, seed))
+        publish_study(polled, [seed])
+
+    outcomes = run_studies([study], on_poll=poll, poll_seconds=0.2)
+    assert [o.exit_code for o in outcomes] == [0]
+    assert polls and set(polls) == {("tiny", 3)}, "the line was not polled while it ran"
+    publish_study(study)
+    state = tmp_path / "results/tiny_seed3/state"
+    assert sorted(p.relative_to(state).as_posix() for p in state.rglob("*") if p.is_file()) == [
+        "initial_weights.json", "masks/round_00.safetensors", "masks/round_01.safetensors",
+        "masks/round_02.safetensors"]  # no pending mask: every round finished

@@ -39,6 +39,16 @@ def test_lines_become_commands_on_one_trunk_per_seed(tmp_path):
     assert study.command(1, late)[8:10] == ["--lth_branch", "late"]
     assert study.command(1, late)[-2:] == ["--lth_control_rounds", "5,10"]
     assert str(study.results_dir(1)) == "results/s_seed1"
+    assert "--lth_resume_from" not in study.command(2, main)
+
+
+def test_a_study_that_publishes_its_masks_lets_its_main_line_go_on_from_them(tmp_path):
+    study = load_study(_write(tmp_path, GOOD.replace("name: s", "name: s\npublish_masks: true")))
+    main, late = study.lines
+    assert study.publish_masks
+    command = study.command(2, main)
+    assert command[command.index("--lth_resume_from") + 1] == "results/s_seed2"
+    assert "--lth_resume_from" not in study.command(2, late)  # a branch is not restored
 
 
 @pytest.mark.parametrize("change, message", [
@@ -49,6 +59,8 @@ def test_lines_become_commands_on_one_trunk_per_seed(tmp_path):
     (("lth_rewind: init}", "lth_rewind: init, seed: 3}"), "sets lth_branch, output_dir or seed"),
     (("base: BASE", "base: nowhere.json"), "base nowhere.json does not exist"),
     (("lines:", "lines: [\n"), "is not valid YAML"),
+    (("name: s", "name: s\npublish_masks: yes please"), "publish_masks must be true or false"),
+    (("results: results/s_seed{seed}", "publish_masks: true"), "and true needs results"),
 ])
 def test_a_wrong_field_is_named(tmp_path, change, message):
     with pytest.raises(LTHInputError, match=message):
