@@ -9,6 +9,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 studies=(imdb_sample_cnn_bf16 imdb_sample_cnn imdb_cnn_full yelp5_cnn_full yelp5_sample_cnn imdb_cnn_full_fp32
          imdb_sample_cnn_time_to_ticket
-         imdb_lstm_full imdb_lstm_full_fp32 imdb_rnn_full imdb_minilm_cpu)
+         imdb_lstm_full imdb_lstm_full_fp32 imdb_rnn_full imdb_minilm_cpu imdb_minilm_cpu_fp32)
 files=(); for s in "${studies[@]}"; do files+=("experiments/studies/$s.yaml"); done
 exec hf-lth-study run "${files[@]}" --jobs 2 --publish "$@"
