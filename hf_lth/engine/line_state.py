@@ -52,11 +52,16 @@ def publish_line_state(source: ExperimentFolder, target: ExperimentFolder) -> li
     """Publish the state of the line `source` (a run folder's line) into `target` (its published copy); return the
     files written. Only what changed is written: masks are compared by digest."""
     written: list[Path] = []
-    if source.branch is None and source.rewind_path(0).is_file():
-        digest = weights_digest(load_file(str(source.rewind_path(0))))
+    initial, published = source.rewind_path(0), target.published_initial_weights_path
+    # (hashed again only when the rewind point is newer than its published digest: a running line is published often)
+    if source.branch is None and initial.is_file() and (
+            not published.is_file() or published.stat().st_mtime_ns < initial.stat().st_mtime_ns):
+        digest = weights_digest(load_file(str(initial)))
         if published_initial_digest(target) != digest:
-            write_json_atomic(target.published_initial_weights_path, {"sha256": digest, "step": 0})
-            written.append(target.published_initial_weights_path)
+            write_json_atomic(published, {"sha256": digest, "step": 0})
+            written.append(published)
+        else:
+            published.touch()  # up to date: not hashed again until the rewind point changes
     finished = [(index, None) for index in source.finished_rounds() if index > 0 or source.branch is None]
     finished += [(index, kind) for kind in source.control_names() for index in source.finished_rounds(kind)]
     for index, kind in finished:

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import LTHInputError
 from ..rewinding.init import RewindToInit
 from ..storage.atomic import atomic_dir, write_json_atomic
-from ..storage.folder import ExperimentFolder
+from ..storage.folder import ExperimentFolder, settings_changes
 from .line_state import published_initial_digest, weights_digest
 from ..pruning.packed import load_packed_mask
 from ..storage.paths import MASK_FILE, PREDICTIONS_FILE, RESTORED_FILE
@@ -94,8 +94,7 @@ def _check_restorable(engine: Any, source: ExperimentFolder) -> None:
         raise LTHInputError(f"{where} holds records but no {source.settings_path.name}: publish it again.")
     published = json.loads(source.settings_path.read_text(encoding="utf-8"))
     here = json.loads(engine.folder.settings_path.read_text(encoding="utf-8"))
-    changes = sorted(key for part in ("trunk", "main") for key in {*published.get(part, {}), *here.get(part, {})}
-                     if published.get(part, {}).get(key) != here.get(part, {}).get(key))
+    changes = sorted({key for part in ("trunk", "main") for key in settings_changes(published.get(part), here[part])})
     if changes:
         raise LTHInputError(f"{where} was published from an experiment with other settings ({', '.join(changes)}); "
                             "it cannot go on with these.")

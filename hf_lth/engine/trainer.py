@@ -23,6 +23,7 @@ from ..loading.pretrained import is_pretrained
 from ..methods import CONTROL_RECORD
 from ..progress import RoundProgress, TrainerLogLines, library_progress_bars, round_message, set_log_level
 from ..pruning.masks import TicketMask
+from ..pruning.packed import load_packed_mask, save_packed_mask
 from ..pruning.scope import embedding_parameter_names, resolve_prune_scope
 from ..pruning.sharded import full_weights
 from ..rewinding import RoundPlan
@@ -30,7 +31,6 @@ from ..settings.arguments import LTHArguments
 from ..settings.identity import identity_settings, split_settings
 from ..storage.atomic import remove_path
 from ..storage.folder import TRAINER_STATE_FILE, ExperimentFolder
-from ..pruning.packed import load_packed_mask, save_packed_mask
 from ..storage.predictions import SplitPredictions
 from ..storage.weights import full_state_dict, load_state_in_place
 from ..structure import get_granularity

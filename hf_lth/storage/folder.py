@@ -312,10 +312,10 @@ class ExperimentFolder:
         stored = _read_settings(self.settings_path, overwrite)
         if stored is not None and "trunk" not in stored:
             stored = {"trunk": {"written by": "an older hf_lth"}, "main": None}
-        trunk_changes = _changes(stored["trunk"], trunk) if stored else {}
+        trunk_changes = settings_changes(stored["trunk"], trunk) if stored else {}
         line_before = ((stored or {}).get("main") if self.branch is None
                        else _read_settings(self.branch_settings_path, overwrite))
-        line_changes = _changes(line_before, line) if line_before is not None else {}
+        line_changes = settings_changes(line_before, line) if line_before is not None else {}
         whole = ExperimentFolder(self.root)
         if trunk_changes or (self.branch is None and (line_changes or overwrite)):
             if trunk_changes or line_changes:
@@ -493,7 +493,8 @@ def _read_settings(path: Path, overwrite: bool) -> dict[str, Any] | None:
         ) from err
 
 
-def _changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def settings_changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Setting -> (before, now) for every setting whose value differs (missing counts as None)."""
     before = before or {}
     keys = list(now) + [k for k in before if k not in now]
     return {k: (before.get(k), now.get(k)) for k in keys if before.get(k) != now.get(k)}

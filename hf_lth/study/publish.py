@@ -4,8 +4,8 @@ For each seed, `output` -> `results`: the experiment's settings (`lth_experiment
 `lth_results.json`, `report.md` and plots, and every round's and control's per-example predictions as
 `predictions/round_XX.safetensors` and `predictions/KIND_round_XX.safetensors` (the trunk's round 0 under the
 main line); with `publish_masks`, the main line's state too (packed masks and the digest of its initial weights,
-`hf_lth.engine.line_state`). Files are copied only where they changed, so publishing a running study is cheap and safe (rounds
-appear whole or not at all).
+`hf_lth.engine.line_state`). Files are copied only where they changed, so publishing a running study is cheap and
+safe (rounds appear whole or not at all).
 """
 
 from __future__ import annotations
